@@ -1,0 +1,133 @@
+"""The codec contract, and how codecs are found: adapter files and entry points."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Callable, Iterable
+
+import numpy as np
+
+Quality = int | float | str
+ENTRY_POINT_GROUP = "codecbench.codecs"
+
+
+class CodecError(Exception):
+    """A codec cannot be registered or selected as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Codec:
+    """One codec configuration: what a test id names, e.g. ``jpeg-q75``.
+
+    ``encode(image, quality) -> bytes`` takes an H×W×3 uint8 RGB array and returns
+    the complete bitstream; ``decode(bytes) -> array`` must reconstruct the image
+    from those bytes alone. Either may time named sub-stages with
+    ``pytest_codecbench.stage("name")``.
+    """
+
+    name: str
+    encode: Callable[[np.ndarray, Quality], bytes]
+    decode: Callable[[bytes], np.ndarray]
+    qualities: tuple[Quality, ...]  # the default grid of the codec's native rate knob
+    quality_label: str = "q"  # prefix of the quality in test ids: q75, r20, near2
+    quality_range: tuple[float, float] | None = None  # valid numeric knob values, inclusive
+    lossless: bool = False  # decode(encode(x)) must equal x bit for bit
+    requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
+    versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports
+    family: str = ""  # a pytest mark, e.g. "pillow"
+    description: str = ""
+    source: str = field(default="", compare=False)  # where it was registered
+
+    def item_id(self, quality: Quality) -> str:
+        return f"{self.name}-{self.quality_label}{quality}"
+
+    def parse_quality(self, text: str) -> Quality:
+        """Turn an option value into a quality this codec accepts, or raise CodecError."""
+        value: Quality = text
+        for kind in (int, float):
+            try:
+                value = kind(text)
+                break
+            except ValueError:
+                continue
+        numeric = not isinstance(value, str)
+        in_range = (
+            numeric and self.quality_range is not None and self.quality_range[0] <= value <= self.quality_range[1]
+        )
+        if value in self.qualities or in_range:
+            return value
+        valid = ", ".join(str(q) for q in self.qualities)
+        if self.quality_range is not None:
+            valid += f" (or any number from {self.quality_range[0]} to {self.quality_range[1]})"
+        raise CodecError(f"codec {self.name!r} has no quality {text!r}; valid: {valid}")
+
+    def missing_requirement(self) -> str | None:
+        """Import the modules the codec needs; say which one is missing, if any."""
+        for module in self.requires:
+            try:
+                importlib.import_module(module)
+            except ImportError as error:
+                return f"codec {self.name!r} needs the module {module!r}, which does not import: {error}"
+        return None
+
+
+def _codecs_of(obj, source: str) -> list[Codec]:
+    if isinstance(obj, ModuleType):
+        if not hasattr(obj, "CODECS"):
+            raise CodecError(f"codec adapter {source} defines no CODECS list")
+        obj = obj.CODECS
+    elif callable(obj):
+        obj = obj()
+    codecs = list(obj)
+    for codec in codecs:
+        if not isinstance(codec, Codec):
+            raise CodecError(f"codec adapter {source} registered {codec!r}, which is not a pytest_codecbench.Codec")
+    return codecs
+
+
+def _import_adapter(path: Path) -> ModuleType:
+    # codecs/ cannot be a package named "codecs" (a stdlib module), so its files are
+    # loaded by path, as pytest loads conftest.py, under a private package name.
+    name = f"codecbench_adapters.{path.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as error:
+        del sys.modules[name]
+        raise CodecError(f"cannot load codec adapter {path}: {type(error).__name__}: {error}") from error
+    return module
+
+
+def load_codecs(adapter_dirs: Iterable[Path]) -> dict[str, Codec]:
+    """All codecs: from ``*.py`` files in the adapter folders, then from entry points."""
+    found: list[tuple[Codec, str]] = []
+    for folder in adapter_dirs:
+        if not folder.is_dir():
+            raise CodecError(f"codec adapter folder {folder} does not exist")
+        for path in sorted(folder.glob("*.py")):
+            if not path.name.startswith("_"):
+                found += [(c, str(path)) for c in _codecs_of(_import_adapter(path), str(path))]
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        source = f"entry point {point.name} ({point.value})"
+        try:
+            loaded = point.load()
+        except Exception as error:
+            raise CodecError(f"cannot load codec {source}: {type(error).__name__}: {error}") from error
+        found += [(c, source) for c in _codecs_of(loaded, source)]
+
+    codecs: dict[str, Codec] = {}
+    for codec, source in found:
+        if codec.name in codecs:
+            raise CodecError(f"codec {codec.name!r} is registered twice: by {codecs[codec.name].source} and by {source}")
+        codecs[codec.name] = Codec(**{**codec.__dict__, "source": source})
+    return codecs

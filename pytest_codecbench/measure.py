@@ -1,0 +1,99 @@
+"""One item's measurement: timed encode/decode round trips, the real bitstream, the metrics."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from math import ceil
+from time import perf_counter
+
+import numpy as np
+
+from . import metrics as metric_set
+from .codec import Codec, Quality
+from .images import ImageRef
+from .timing import StageTimer, stage
+
+
+class CodecFailure(Exception):
+    """The codec raised or returned something unusable; the message names codec, quality and image."""
+
+
+@dataclass
+class Measurement:
+    bitstream: bytes
+    decoded: np.ndarray
+    bpp: float
+    metrics: dict[str, float | None]
+    timings: dict[str, dict[str, float]]
+    mismatch: str | None  # why a lossless codec's output differs from its input
+
+
+def _mismatch(reference: np.ndarray, decoded: np.ndarray) -> str | None:
+    differs = np.any(reference != decoded, axis=2)
+    if not differs.any():
+        return None
+    y, x = np.argwhere(differs)[0]
+    worst = int(np.abs(reference.astype(np.int16) - decoded).max())
+    return (
+        f"lossless codec is not bit-exact: {int(differs.sum())} of {differs.size} pixels differ, "
+        f"max abs error {worst}, first at (x={x}, y={y}): {reference[y, x].tolist()} -> {decoded[y, x].tolist()}"
+    )
+
+
+def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics) -> Measurement:
+    """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
+    where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
+    timer = StageTimer()
+
+    def roundtrip():
+        with timer.run():
+            with stage("encode"):
+                data = codec.encode(reference, quality)
+            with stage("decode"):
+                out = codec.decode(bytes(data))
+        return data, out
+
+    try:
+        rounds = 1
+        if benchmark.enabled:
+            # pytest-benchmark's own rule, rounds = max(min_rounds, ceil(max_time / duration)),
+            # with the first run as the estimate and warm-up: a codec takes milliseconds to
+            # seconds, so one iteration per round, and no run is wasted on the slow ones.
+            start = perf_counter()
+            roundtrip()
+            rounds = max(benchmark._min_rounds, ceil(benchmark._max_time / (perf_counter() - start)))
+        data, decoded = benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
+    except Exception as error:
+        raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
+
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecFailure(f"{where}: encode returned {type(data).__name__}, not bytes")
+    data = bytes(data)
+    if not isinstance(decoded, np.ndarray) or decoded.dtype != np.uint8 or decoded.shape != reference.shape:
+        got = f"{decoded.dtype} {decoded.shape}" if isinstance(decoded, np.ndarray) else type(decoded).__name__
+        raise CodecFailure(f"{where}: decode returned {got}, expected uint8 {reference.shape}")
+
+    height, width = reference.shape[:2]
+    try:
+        values = metric_set.compute(metrics, reference, decoded)
+    except metric_set.MetricError as error:
+        raise CodecFailure(f"{where}: {error}") from error
+    mismatch = _mismatch(reference, decoded) if codec.lossless else None
+    result = Measurement(data, decoded, 8 * len(data) / (width * height), values, timer.summary(), mismatch)
+    benchmark.extra_info.update(
+        {
+            "width": width,
+            "height": height,
+            "bytes": len(data),
+            "bpp": result.bpp,
+            "bitstream_sha256": hashlib.sha256(data).hexdigest(),
+            "lossless": codec.lossless,
+            "bit_exact": None if not codec.lossless else mismatch is None,
+            "metrics": values,
+            "timing": result.timings,
+            "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+        }
+    )
+    return result

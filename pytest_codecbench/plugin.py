@@ -1,0 +1,197 @@
+"""The pytest plugin: options, parametrization, fixtures, and the JSON record of every item."""
+
+from __future__ import annotations
+
+import json
+import os
+from types import SimpleNamespace
+
+import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+from pytest_benchmark.stats import Metadata
+from pytest_benchmark.utils import safe_dumps
+
+from . import __version__
+from .images import ImageError
+from .measure import Measurement, measure
+from .sweep import OPTIONS, Sweep
+
+SWEEP = pytest.StashKey[Sweep]()
+MEASURED = pytest.StashKey[Measurement]()
+WORKER_BENCHMARKS = pytest.StashKey[list]()
+RECORD_PROPERTY = "codecbench_benchmark"
+
+
+def pytest_addoption(parser: pytest.Parser):
+    group = parser.getgroup("codecbench", "codecbench: image-codec rate–distortion sweeps")
+    for name, (ini, help) in OPTIONS.items():
+        group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help)
+        parser.addini(ini, help)
+    group.addoption("--codec-dir", action="append", help="another folder of codec adapter files")
+    parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config):
+    os.environ.setdefault("SVT_LOG", "1")  # the SVT-AV1 encoder prints a banner per encode otherwise
+    sweep = Sweep(config)
+    config.stash[SWEEP] = sweep
+    config.addinivalue_line("markers", "lossless: codecs whose decode(encode(x)) must equal x")
+    config.addinivalue_line("markers", "lossy: codecs that are not lossless")
+    for family in sorted({c.family for c in sweep.codecs.values() if c.family}):
+        config.addinivalue_line("markers", f"{family}: codecs of the {family} family")
+    if not _is_worker(config):
+        config.pluginmanager.register(WorkerRecords(config), "codecbench-worker-records")
+
+
+def pytest_report_header(config: pytest.Config):
+    sweep = config.stash[SWEEP]
+    if not sweep.codecs:
+        return None
+    dataset = sweep.dataset
+    note = " (embedded default: no dataset configured; use --dataset kodak or --dataset FOLDER)"
+    return [
+        f"codecbench {__version__}: dataset {dataset.name!r}, {len(dataset.images)} images from {dataset.source}"
+        + (note if dataset.name == "default" else ""),
+        f"codecbench: crop {'x'.join(map(str, sweep.crop)) if sweep.crop else 'none (full images)'}, "
+        f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs",
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc):
+    if not {"codec", "quality", "image"} <= set(metafunc.fixturenames):
+        return
+    sweep = metafunc.config.stash[SWEEP]
+    marks = {
+        c.name: [pytest.mark.lossless if c.lossless else pytest.mark.lossy] + ([getattr(pytest.mark, c.family)] if c.family else [])
+        for c in sweep.selected
+    }
+    params = [
+        pytest.param(codec.name, quality, image.name, id=f"{codec.item_id(quality)}-{image.name}", marks=marks[codec.name])
+        for codec, quality, image in sweep.items()
+    ]
+    metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))
+
+
+@pytest.fixture
+def codec(request):
+    """The Codec of this item; its items skip when a library it needs is missing."""
+    codec = request.config.stash[SWEEP].codecs[request.param]
+    missing = codec.missing_requirement()
+    if missing:
+        pytest.skip(missing)
+    return codec
+
+
+@pytest.fixture
+def image(request):
+    """The ImageRef (name, path) of this item."""
+    return next(i for i in request.config.stash[SWEEP].dataset.images if i.name == request.param)
+
+
+@pytest.fixture
+def reference(request, image):
+    """The reference image: H×W×3 uint8 RGB, decoded once per process, read-only."""
+    try:
+        return request.config.stash[SWEEP].store.get(image)
+    except ImageError as error:
+        pytest.fail(str(error), pytrace=False)
+
+
+def _benchmark(request) -> BenchmarkFixture:
+    """pytest-benchmark's fixture; in an xdist worker, where pytest-benchmark switches
+    itself off, an enabled one of our own whose statistics go to the controller."""
+    if not _is_worker(request.config):
+        return request.getfixturevalue("benchmark")
+    session = request.config._benchmarksession
+    if session.skip:
+        pytest.skip("Benchmarks are skipped (--benchmark-skip was used).")
+    disabled = request.config.getoption("benchmark_disable") and not request.config.getoption("benchmark_enable")
+    collected = request.node.stash.setdefault(WORKER_BENCHMARKS, [])
+    return BenchmarkFixture(
+        request.node,
+        add_stats=collected.append,
+        logger=session.logger,
+        warner=request.node.warn,
+        disabled=disabled,
+        **session.options,
+    )
+
+
+@pytest.fixture
+def measurement(request, codec, quality, image, reference) -> Measurement:
+    """Encode and decode, timed over pytest-benchmark's rounds, then the metrics."""
+    sweep = request.config.stash[SWEEP]
+    result = measure(_benchmark(request), codec, quality, image, reference, sweep.metrics)
+    request.node.stash[MEASURED] = result
+    return result
+
+
+@pytest.fixture
+def bitstream(measurement) -> bytes:
+    return measurement.bitstream
+
+
+@pytest.fixture
+def decoded(measurement):
+    return measurement.decoded
+
+
+@pytest.fixture
+def metrics(measurement) -> dict:
+    return measurement.metrics
+
+
+@pytest.fixture
+def timings(measurement) -> dict:
+    return measurement.timings
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """Every lossless item is checked bit-exact, whatever the test body does."""
+    result = yield
+    measured = item.stash.get(MEASURED, None)
+    if measured is not None and measured.mismatch:
+        pytest.fail(measured.mismatch, pytrace=False)
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call):
+    report = yield
+    if call.when == "call":
+        for benchmark in item.stash.get(WORKER_BENCHMARKS, []):
+            if benchmark and not benchmark.has_error:
+                record = json.loads(safe_dumps(benchmark.as_dict(include_data=True)))
+                report.user_properties.append((RECORD_PROPERTY, record))
+    return report
+
+
+class WorkerRecords:
+    """On the xdist controller: hands pytest-benchmark the records the workers measured,
+    so --benchmark-json is complete in parallel runs."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport):
+        for name, record in report.user_properties:
+            if name != RECORD_PROPERTY:
+                continue
+            fixture = SimpleNamespace(cprofile_stats=None, has_error=False, **{k: record[k] for k in _FIXTURE_FIELDS})
+            metadata = Metadata(fixture, record["stats"]["iterations"], record["options"])
+            for duration in record["stats"]["data"]:
+                metadata.stats.update(duration)
+            self.config._benchmarksession.benchmarks.append(metadata)
+
+
+_FIXTURE_FIELDS = ("name", "fullname", "group", "param", "params", "extra_info")
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json: dict):
+    output_json["benchmarks"].sort(key=lambda b: b["fullname"])
+    output_json["codecbench"] = {"version": __version__, **config.stash[SWEEP].describe()}

@@ -1,0 +1,150 @@
+"""What a session sweeps: the codecs, qualities, images and metrics chosen by options and ini."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from functools import cached_property
+from pathlib import Path
+
+import pytest
+
+from . import images, metrics
+from .codec import Codec, CodecError, Quality, load_codecs
+
+# option name -> (ini name, help)
+OPTIONS = {
+    "codecs": ("codecbench_codecs", "codecs to sweep, comma-separated names or globs (default: all)"),
+    "qualities": (
+        "codecbench_qualities",
+        "quality grid: 'Q1,Q2' for every codec, or 'CODEC=Q1,Q2' (globs allowed), several separated by spaces",
+    ),
+    "dataset": ("codecbench_dataset", "'default' (embedded sample photos), 'kodak', or a folder of images"),
+    "kodak_dir": ("codecbench_kodak_dir", "an existing Kodak copy (else $CODECBENCH_KODAK_DIR, else download)"),
+    "max_images": ("codecbench_max_images", "use only the first N images of the dataset"),
+    "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
+    "metrics": ("codecbench_metrics", "metrics to compute, comma-separated (default: all registered)"),
+}
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[,\s]+", text.strip()) if w]
+
+
+def _parse_crop(text: str | None) -> tuple[int, int] | None:
+    if not text or text.lower() == "none":
+        return None
+    match = re.fullmatch(r"(\d+)(?:[x×](\d+))?", text.strip())
+    if not match or int(match[1]) < 1 or int(match[2] or 1) < 1:
+        raise pytest.UsageError(f"--crop {text!r}: expected N, WxH or none")
+    return int(match[1]), int(match[2] or match[1])
+
+
+class Sweep:
+    """The session's selection, validated once; the dataset is resolved on first use."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        dirs = list(config.getini("codecbench_codec_dirs")) + [Path(p) for p in config.getoption("codec_dir") or []]
+        try:
+            self.codecs = load_codecs(dirs)
+        except CodecError as error:
+            raise pytest.UsageError(str(error)) from error
+        self.selected = self._select_codecs(self.option("codecs"))
+        self.qualities = self._select_qualities(self.option("qualities"))
+        self.crop = _parse_crop(self.option("crop"))
+        max_images = self.option("max_images")
+        if max_images is not None and (not str(max_images).isdigit() or int(max_images) < 1):
+            raise pytest.UsageError(f"--max-images {max_images!r}: expected a positive integer")
+        self.max_images = int(max_images) if max_images is not None else None
+        self.metric_names = self._select_metrics(self.option("metrics"))
+        self.store = images.ImageStore(self.crop)
+
+    def option(self, name: str):
+        value = self.config.getoption(name)
+        return value if value is not None else (self.config.getini(OPTIONS[name][0]) or None)
+
+    def _select_codecs(self, spec: str | None) -> list[Codec]:
+        if not spec:
+            return list(self.codecs.values())
+        chosen: list[str] = []
+        for pattern in _words(spec):
+            matches = fnmatch.filter(self.codecs, pattern)
+            if not matches:
+                raise pytest.UsageError(f"--codecs: unknown codec {pattern!r}; valid: {', '.join(self.codecs) or 'none'}")
+            chosen += [m for m in matches if m not in chosen]
+        return [self.codecs[name] for name in chosen]
+
+    def _select_qualities(self, spec: str | None) -> dict[str, tuple[Quality, ...]]:
+        grid = {codec.name: codec.qualities for codec in self.selected}
+        for part in (spec or "").split():
+            pattern, _, values = part.rpartition("=")
+            targets = [c for c in self.selected if fnmatch.fnmatch(c.name, pattern or "*")]
+            if not targets:
+                raise pytest.UsageError(f"--qualities {part!r}: no selected codec matches {pattern!r}")
+            for codec in targets:
+                try:
+                    grid[codec.name] = tuple(dict.fromkeys(codec.parse_quality(v) for v in values.split(",") if v))
+                except CodecError as error:
+                    raise pytest.UsageError(f"--qualities: {error}") from error
+        return grid
+
+    def _select_metrics(self, spec: str | None) -> list[str]:
+        known = metrics.available()
+        names = _words(spec) if spec and spec != "all" else list(known)
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise pytest.UsageError(f"--metrics: unknown metric {unknown[0]!r}; valid: {', '.join(known)}")
+        return names
+
+    @cached_property
+    def dataset(self) -> images.Dataset:
+        try:
+            dataset = images.resolve(self.option("dataset") or "default", self.option("kodak_dir"))
+        except images.DatasetError as error:
+            raise pytest.UsageError(str(error)) from error
+        if self.max_images:
+            dataset = images.Dataset(dataset.name, dataset.source, dataset.images[: self.max_images])
+        return dataset
+
+    @cached_property
+    def metrics(self) -> list[metrics.Metric]:
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        metrics.prepare_torch(threads=max(1, (os.cpu_count() or 1) // workers))
+        known = metrics.available()
+        return [known[name] for name in self.metric_names]
+
+    def items(self):
+        """(codec, quality, image) for every item, in a stable order."""
+        for codec in self.selected:
+            for quality in self.qualities[codec.name]:
+                for image in self.dataset.images:
+                    yield codec, quality, image
+
+    def describe(self) -> dict:
+        """What the numbers were measured on, for the JSON report."""
+        versions = {}
+        for codec in self.selected:
+            missing = codec.missing_requirement()
+            versions[codec.name] = {"missing": missing} if missing else codec.versions()
+        return {
+            "dataset": {"name": self.dataset.name, "source": self.dataset.source, "images": len(self.dataset.images)},
+            "crop": list(self.crop) if self.crop else None,
+            "metrics": {
+                key: {"label": column.label, "higher_is_better": column.higher_is_better}
+                for metric in metrics.available().values()
+                if metric.name in self.metric_names
+                for key, column in metric.columns.items()
+            },
+            "codecs": {
+                codec.name: {
+                    "description": codec.description,
+                    "lossless": codec.lossless,
+                    "qualities": list(self.qualities[codec.name]),
+                    "source": codec.source,
+                    "versions": versions[codec.name],
+                }
+                for codec in self.selected
+            },
+        }
