@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -93,10 +94,8 @@ def _codecs_of(obj, source: str) -> list[Codec]:
 
 def _import_adapter(path: Path) -> ModuleType:
     # codecs/ cannot be a package named "codecs" (a stdlib module), so its files are
-    # loaded by path, as pytest loads conftest.py, under a private package name.
-    name = f"codecbench_adapters.{path.stem}"
-    if name in sys.modules:
-        return sys.modules[name]
+    # loaded by path, as pytest loads conftest.py, under a name unique to the path.
+    name = f"codecbench_adapters.{path.stem}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module

@@ -122,6 +122,12 @@ def prepare_torch(threads: int) -> None:
 def compute(metrics: list[Metric], reference: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:
     values: dict[str, float | None] = {}
     for metric in metrics:
-        for key, value in metric.compute(reference, decoded).items():
+        try:
+            computed = metric.compute(reference, decoded)
+        except MetricError:
+            raise
+        except Exception as error:
+            raise MetricError(f"metric {metric.name!r} failed: {type(error).__name__}: {error}") from error
+        for key, value in computed.items():
             values[key] = value if math.isfinite(value) else None
     return values

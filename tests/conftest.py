@@ -1,0 +1,43 @@
+"""Fixtures for the plugin's own tests: a throwaway pytest project with the real codecs."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pytest_codecbench import metrics
+
+# pytester's in-process runs forget modules first imported inside them, and torch
+# cannot be imported twice in one process: import what the metrics need up front.
+metrics.prepare_torch(threads=2)
+import piq  # noqa: E402, F401
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_KODAK = REPO.parent / "shared" / "datasets" / "kodak"
+
+
+def photo_like(width: int, height: int, seed: int) -> np.ndarray:
+    """A smooth colour image with some texture, so codecs behave as on photographs."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    base = np.stack([np.sin(6 * x + seed), np.cos(5 * y), np.sin(4 * (x + y))], axis=2) * 90 + 128
+    return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture
+def project(pytester):
+    """A project with benchmarks/test_rd.py, the repo's codecs and two 192×176 images in imgs/."""
+    pytester.makepyfile(test_rd=(REPO / "benchmarks" / "test_rd.py").read_text())
+    pytester.makeini(
+        f"""
+        [pytest]
+        codecbench_codec_dirs = {REPO / "codecs"}
+        codecbench_dataset = imgs
+        addopts = --benchmark-min-rounds=1 --benchmark-max-time=0
+        """
+    )
+    (pytester.path / "imgs").mkdir()
+    for i in range(2):
+        Image.fromarray(photo_like(192, 176, i)).save(pytester.path / "imgs" / f"img{i}.png")
+    return pytester

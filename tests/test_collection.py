@@ -1,0 +1,103 @@
+"""Items, ids, selection options and usage errors."""
+
+import pytest
+
+from pytest_codecbench.codec import CodecError, load_codecs
+from conftest import REPO
+
+
+def collected(result):
+    return [line for line in result.outlines if "::test_rd[" in line]
+
+
+def test_ids_are_codec_quality_image(project):
+    result = project.runpytest("--collect-only", "-q", "--codecs", "jpeg,png", "--qualities", "jpeg=50,90")
+    assert collected(result) == [
+        "test_rd.py::test_rd[jpeg-q50-img0]",
+        "test_rd.py::test_rd[jpeg-q50-img1]",
+        "test_rd.py::test_rd[jpeg-q90-img0]",
+        "test_rd.py::test_rd[jpeg-q90-img1]",
+        "test_rd.py::test_rd[png-z6-img0]",
+        "test_rd.py::test_rd[png-z6-img1]",
+    ]
+
+
+def test_default_grid_covers_every_codec(project):
+    codecs = load_codecs([REPO / "codecs"])
+    result = project.runpytest("--collect-only", "-q")
+    expected = sum(len(c.qualities) for c in codecs.values()) * 2
+    assert len(collected(result)) == expected
+    assert {"jpeg", "jpeg444", "webp", "webp-lossless", "avif", "avif-s0", "avif-s10", "jxl", "jxl-lossless",
+            "jpeg2000", "jpeg2000-lossless", "jpegls", "jpegls-nl", "png", "tiff"} <= set(codecs)
+
+
+def test_k_and_m_select_as_pytest_users_expect(project):
+    ids = collected(project.runpytest("--collect-only", "-q", "-k", "jxl and q90"))
+    assert ids == ["test_rd.py::test_rd[jxl-q90-img0]", "test_rd.py::test_rd[jxl-q90-img1]"]
+    lossless = collected(project.runpytest("--collect-only", "-q", "-m", "lossless", "--max-images", "1"))
+    assert {i.split("[")[1].rsplit("-", 2)[0] for i in lossless} == {
+        "png", "tiff", "webp-lossless", "jxl-lossless", "jpeg2000-lossless", "jpegls"
+    }
+
+
+def test_ini_settings_and_globs(project):
+    project.makefile(".cfg", setup="[tool:pytest]\n")  # ignored: pytest.ini wins
+    result = project.runpytest("--collect-only", "-q", "-o", "codecbench_codecs=avif-s*", "-o", "codecbench_max_images=1",
+                               "-o", "codecbench_qualities=30")
+    assert collected(result) == ["test_rd.py::test_rd[avif-s0-q30-img0]", "test_rd.py::test_rd[avif-s10-q30-img0]"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--codecs", "jpg"], "unknown codec 'jpg'; valid: avif, avif-s0"),
+        (["--codecs", "jpeg", "--qualities", "jpeg=101"], "codec 'jpeg' has no quality '101'; valid: 5, 10"),
+        (["--codecs", "tiff", "--qualities", "lzw"], "codec 'tiff' has no quality 'lzw'; valid: deflate"),
+        (["--qualities", "heic=50"], "no selected codec matches 'heic'"),
+        (["--metrics", "psnr,vmaf"], "unknown metric 'vmaf'; valid: psnr, ssim, ms-ssim"),
+        (["--crop", "big"], "--crop 'big': expected N, WxH or none"),
+        (["--max-images", "0"], "--max-images '0': expected a positive integer"),
+    ],
+)
+def test_bad_options_are_usage_errors_listing_valid_names(project, args, message):
+    result = project.runpytest("--collect-only", *args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_missing_dataset_folder_is_named(project):
+    result = project.runpytest("--collect-only", "--dataset", "nowhere")
+    assert result.ret != 0
+    assert "dataset folder nowhere does not exist" in result.stdout.str() + result.stderr.str()
+
+
+def test_embedded_default_is_announced(project):
+    result = project.runpytest("--collect-only", "-q", "-o", "codecbench_dataset=", "--codecs", "png")
+    assert len(collected(result)) == 4
+    result = project.runpytest("--collect-only", "-o", "codecbench_dataset=", "--codecs", "png")
+    result.stdout.fnmatch_lines(["codecbench *: dataset 'default', 4 images from 4 scikit-image*embedded default*"])
+
+
+def test_adapter_errors_and_duplicates(tmp_path):
+    (tmp_path / "a.py").write_text("from pytest_codecbench import Codec\nCODECS = [Codec('x', bytes, bytes, (1,))]\n")
+    (tmp_path / "b.py").write_text("from pytest_codecbench import Codec\nCODECS = [Codec('x', bytes, bytes, (1,))]\n")
+    with pytest.raises(CodecError, match=r"codec 'x' is registered twice: by .*a.py and by .*b.py"):
+        load_codecs([tmp_path])
+    (tmp_path / "b.py").write_text("CODECS = [1/0]\n")
+    with pytest.raises(CodecError, match=r"cannot load codec adapter .*b.py: ZeroDivisionError"):
+        load_codecs([tmp_path])
+
+
+def test_codecs_from_an_installed_package_entry_point(project, tmp_path, monkeypatch):
+    site = tmp_path / "site"
+    (site / "mycodecs-1.0.dist-info").mkdir(parents=True)
+    (site / "mycodecs-1.0.dist-info" / "METADATA").write_text("Metadata-Version: 2.1\nName: mycodecs\nVersion: 1.0\n")
+    (site / "mycodecs-1.0.dist-info" / "entry_points.txt").write_text("[codecbench.codecs]\nraw = mycodecs:CODECS\n")
+    (site / "mycodecs.py").write_text(
+        "import numpy as np\nfrom pytest_codecbench import Codec\n"
+        "CODECS = [Codec('raw', lambda im, q: im.tobytes(), lambda b: np.frombuffer(b, np.uint8).reshape(176, 192, 3),"
+        " (0,), lossless=True)]\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    result = project.runpytest_subprocess("--codecs", "raw", "-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
