@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -35,7 +36,21 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
+def _check_path_options(config: pytest.Config):
+    # pytest looks for its ini file before plugins add their options, so the value of
+    # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
+    args = list(config.invocation_params.args)
+    for flag in ("--dataset", "--kodak-dir", "--codec-dir"):
+        for i, arg in enumerate(args[:-1]):
+            if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
+                raise pytest.UsageError(
+                    f"write {flag}={args[i + 1]} (with '='): as a separate word pytest takes the path "
+                    "for a test path while it looks for its ini file, and then found none"
+                )
+
+
 def pytest_configure(config: pytest.Config):
+    _check_path_options(config)
     os.environ.setdefault("SVT_LOG", "1")  # the SVT-AV1 encoder prints a banner per encode otherwise
     sweep = Sweep(config)
     config.stash[SWEEP] = sweep
