@@ -16,7 +16,13 @@ CODECS = [
         "JPEG2000",
         # A raw codestream (no JP2 box), the ICT colour transform (Pillow's default is
         # none), one quality layer at compression ratio r, i.e. about 24/r bpp.
-        lambda ratio: {"no_jp2": True, "mct": 1, "irreversible": True, "quality_mode": "rates", "quality_layers": [ratio]},
+        lambda ratio: {
+            "no_jp2": True,
+            "mct": 1,
+            "irreversible": True,
+            "quality_mode": "rates",
+            "quality_layers": [ratio],
+        },
         qualities=(200, 100, 64, 40, 24, 16, 10, 6),
         quality_label="r",
         quality_range=(1, 10000),

@@ -19,7 +19,8 @@ def list_codecs(args) -> int:
         missing = codec.missing_requirement()
         state = f"MISSING: {missing}" if missing else ", ".join(f"{k} {v}" for k, v in codec.versions().items())
         grid = " ".join(codec.item_id(q) for q in codec.qualities)
-        print(f"{codec.name:20s} {'lossless' if codec.lossless else 'lossy':8s} {codec.description}\n{'':29s}{grid}\n{'':29s}{state}")
+        kind = "lossless" if codec.lossless else "lossy"
+        print(f"{codec.name:20s} {kind:8s} {codec.description}\n{'':29s}{grid}\n{'':29s}{state}")
     return 0
 
 

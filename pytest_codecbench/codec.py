@@ -6,11 +6,11 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -127,6 +127,8 @@ def load_codecs(adapter_dirs: Iterable[Path]) -> dict[str, Codec]:
     codecs: dict[str, Codec] = {}
     for codec, source in found:
         if codec.name in codecs:
-            raise CodecError(f"codec {codec.name!r} is registered twice: by {codecs[codec.name].source} and by {source}")
+            raise CodecError(
+                f"codec {codec.name!r} is registered twice: by {codecs[codec.name].source} and by {source}"
+            )
         codecs[codec.name] = Codec(**{**codec.__dict__, "source": source})
     return codecs

@@ -7,10 +7,10 @@ from the ``codecbench.metrics`` entry-point group: a ``Metric`` or a list of the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Callable
 
 import numpy as np
 
@@ -77,7 +77,9 @@ def _ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
         raise MetricError(f"MS-SSIM needs at least {MS_SSIM_MIN_SIDE} pixels per side; the image is {w}×{h}")
     with torch.inference_mode():
         value = float(
-            piq.multi_scale_ssim(_as_tensor(reference, torch.float32), _as_tensor(decoded, torch.float32), data_range=255.0)
+            piq.multi_scale_ssim(
+                _as_tensor(reference, torch.float32), _as_tensor(decoded, torch.float32), data_range=255.0
+            )
         )
     return {"ms_ssim": value, "ms_ssim_db": -10 * math.log10(1 - value) if value < 1 else math.inf}
 

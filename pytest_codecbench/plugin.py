@@ -71,8 +71,10 @@ def pytest_report_header(config: pytest.Config):
     return [
         f"codecbench {__version__}: dataset {dataset.name!r}, {len(dataset.images)} images from {dataset.source}"
         + (note if dataset.name == "default" else ""),
-        f"codecbench: crop {'x'.join(map(str, sweep.crop)) if sweep.crop else 'none (full images)'}, "
-        f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs",
+        (
+            f"codecbench: crop {'x'.join(map(str, sweep.crop)) if sweep.crop else 'none (full images)'}, "
+            f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs"
+        ),
     ]
 
 
@@ -81,11 +83,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
         return
     sweep = metafunc.config.stash[SWEEP]
     marks = {
-        c.name: [pytest.mark.lossless if c.lossless else pytest.mark.lossy] + ([getattr(pytest.mark, c.family)] if c.family else [])
+        c.name: [pytest.mark.lossless if c.lossless else pytest.mark.lossy]
+        + ([getattr(pytest.mark, c.family)] if c.family else [])
         for c in sweep.selected
     }
     params = [
-        pytest.param(codec.name, quality, image.name, id=f"{codec.item_id(quality)}-{image.name}", marks=marks[codec.name])
+        pytest.param(
+            codec.name, quality, image.name, id=f"{codec.item_id(quality)}-{image.name}", marks=marks[codec.name]
+        )
         for codec, quality, image in sweep.items()
     ]
     metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))

@@ -72,7 +72,9 @@ class Sweep:
         for pattern in _words(spec):
             matches = fnmatch.filter(self.codecs, pattern)
             if not matches:
-                raise pytest.UsageError(f"--codecs: unknown codec {pattern!r}; valid: {', '.join(self.codecs) or 'none'}")
+                raise pytest.UsageError(
+                    f"--codecs: unknown codec {pattern!r}; valid: {', '.join(self.codecs) or 'none'}"
+                )
             chosen += [m for m in matches if m not in chosen]
         return [self.codecs[name] for name in chosen]
 

@@ -1,9 +1,11 @@
 """Items, ids, selection options and usage errors."""
 
+import json
+
 import pytest
 
-from pytest_codecbench.codec import CodecError, load_codecs
 from conftest import REPO
+from pytest_codecbench.codec import CodecError, load_codecs
 
 
 def collected(result):
@@ -27,8 +29,23 @@ def test_default_grid_covers_every_codec(project):
     result = project.runpytest("--collect-only", "-q")
     expected = sum(len(c.qualities) for c in codecs.values()) * 2
     assert len(collected(result)) == expected
-    assert {"jpeg", "jpeg444", "webp", "webp-lossless", "avif", "avif-s0", "avif-s10", "jxl", "jxl-lossless",
-            "jpeg2000", "jpeg2000-lossless", "jpegls", "jpegls-nl", "png", "tiff"} <= set(codecs)
+    assert {
+        "jpeg",
+        "jpeg444",
+        "webp",
+        "webp-lossless",
+        "avif",
+        "avif-s0",
+        "avif-s10",
+        "jxl",
+        "jxl-lossless",
+        "jpeg2000",
+        "jpeg2000-lossless",
+        "jpegls",
+        "jpegls-nl",
+        "png",
+        "tiff",
+    } <= set(codecs)
 
 
 def test_k_and_m_select_as_pytest_users_expect(project):
@@ -36,14 +53,27 @@ def test_k_and_m_select_as_pytest_users_expect(project):
     assert ids == ["test_rd.py::test_rd[jxl-q90-img0]", "test_rd.py::test_rd[jxl-q90-img1]"]
     lossless = collected(project.runpytest("--collect-only", "-q", "-m", "lossless", "--max-images", "1"))
     assert {i.split("[")[1].rsplit("-", 2)[0] for i in lossless} == {
-        "png", "tiff", "webp-lossless", "jxl-lossless", "jpeg2000-lossless", "jpegls"
+        "png",
+        "tiff",
+        "webp-lossless",
+        "jxl-lossless",
+        "jpeg2000-lossless",
+        "jpegls",
     }
 
 
 def test_ini_settings_and_globs(project):
     project.makefile(".cfg", setup="[tool:pytest]\n")  # ignored: pytest.ini wins
-    result = project.runpytest("--collect-only", "-q", "-o", "codecbench_codecs=avif-s*", "-o", "codecbench_max_images=1",
-                               "-o", "codecbench_qualities=30")
+    result = project.runpytest(
+        "--collect-only",
+        "-q",
+        "-o",
+        "codecbench_codecs=avif-s*",
+        "-o",
+        "codecbench_max_images=1",
+        "-o",
+        "codecbench_qualities=30",
+    )
     assert collected(result) == ["test_rd.py::test_rd[avif-s0-q30-img0]", "test_rd.py::test_rd[avif-s10-q30-img0]"]
 
 
@@ -101,3 +131,17 @@ def test_codecs_from_an_installed_package_entry_point(project, tmp_path, monkeyp
     monkeypatch.setenv("PYTHONPATH", str(site))
     result = project.runpytest_subprocess("--codecs", "raw", "-q", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_the_readme_adapter_example_works(project):
+    readme = (REPO / "README.md").read_text()
+    blocks = readme.split("```python\n")[1:]
+    example = next(b for b in blocks if b.startswith("# codecs/lzma_raw.py")).split("```")[0]
+    (project.path / "mine").mkdir()
+    (project.path / "mine" / "lzma_raw.py").write_text(example)
+    result = project.runpytest(
+        "--codec-dir", "mine", "-k", "lzma", "--benchmark-json", "out.json", "-p", "no:cacheprovider"
+    )
+    result.assert_outcomes(passed=6)
+    record = json.loads((project.path / "out.json").read_text())["benchmarks"][0]["extra_info"]
+    assert record["bit_exact"] is True and "encode/entropy" in record["timing"]

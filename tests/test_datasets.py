@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_codecbench import images
 from conftest import SHARED_KODAK, photo_like
+from pytest_codecbench import images
 
 
 @pytest.fixture
@@ -53,7 +53,9 @@ def test_download_once_into_the_cache_and_verify(fake_kodak, tmp_path):
 def test_a_corrupt_download_is_rejected_and_not_kept(fake_kodak, tmp_path):
     root, url = fake_kodak
     Image.fromarray(photo_like(64, 48, 9)).save(root / "kodim02.png")
-    with pytest.raises(images.DatasetError, match=r"downloaded http://127.0.0.1:\d+/kodim02.png but its pixels do not match"):
+    with pytest.raises(
+        images.DatasetError, match=r"downloaded http://127.0.0.1:\d+/kodim02.png but its pixels do not match"
+    ):
         images.kodak(None, base_url=url)
     assert sorted(p.name for p in (tmp_path / "cache" / "kodak").iterdir()) == ["kodim01.png"]
 
@@ -71,8 +73,18 @@ def test_an_incomplete_copy_is_named(tmp_path):
 @pytest.mark.skipif(not SHARED_KODAK.is_dir(), reason=f"no Kodak copy at {SHARED_KODAK}")
 def test_kodak_sweep_from_an_existing_copy(project):
     result = project.runpytest(
-        "--dataset", "kodak", f"--kodak-dir={SHARED_KODAK}", "--max-images", "2", "--crop", "512",
-        "--codecs", "jxl", "--qualities", "90", "-v",
+        "--dataset",
+        "kodak",
+        f"--kodak-dir={SHARED_KODAK}",
+        "--max-images",
+        "2",
+        "--crop",
+        "512",
+        "--codecs",
+        "jxl",
+        "--qualities",
+        "90",
+        "-v",
     )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_rd?jxl-q90-kodim01? PASSED*", "*test_rd?jxl-q90-kodim02? PASSED*"])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_codecbench.images import ImageError, load_rgb
 from conftest import photo_like
+from pytest_codecbench.images import ImageError, load_rgb
 
-ADAPTERS = '''
+ADAPTERS = """
 import io
 import numpy as np
 from PIL import Image
@@ -38,7 +38,7 @@ CODECS = [
     Codec("liar", png, off_by_one, (1,), lossless=True),
     Codec("crashy", crash_at_2, lambda data: np.asarray(Image.open(io.BytesIO(data))), (1, 2), lossless=True),
 ]
-'''
+"""
 
 
 @pytest.fixture
@@ -49,16 +49,16 @@ def broken(project):
 
 
 def test_a_lossless_mismatch_or_a_raising_codec_fails_only_its_items(broken):
-    result = broken.runpytest("--codec-dir", "extra", "--codecs", "liar,crashy,png", "--benchmark-json", "out.json", "-rfE")
+    result = broken.runpytest(
+        "--codec-dir", "extra", "--codecs", "liar,crashy,png", "--benchmark-json", "out.json", "-rfE"
+    )
     result.assert_outcomes(passed=4, failed=2, errors=2)
     output = result.stdout.str()
     assert "lossless codec is not bit-exact: 1 of 33792 pixels differ, max abs error 1, first at (x=5, y=3)" in output
     assert "codec 'crashy' at quality 2 on image imgs/img0.png failed: ValueError: simulated encoder failure" in output
     report = json.loads((broken.path / "out.json").read_text())
     names = {b["name"]: b["extra_info"] for b in report["benchmarks"]}
-    assert sorted(names) == sorted(
-        f"test_rd[{c}-img{i}]" for c in ("crashy-q1", "png-z6", "liar-q1") for i in (0, 1)
-    )
+    assert sorted(names) == sorted(f"test_rd[{c}-img{i}]" for c in ("crashy-q1", "png-z6", "liar-q1") for i in (0, 1))
     assert names["test_rd[liar-q1-img0]"]["bit_exact"] is False
     assert names["test_rd[png-z6-img0]"]["bit_exact"] is True
 
@@ -77,7 +77,9 @@ def write_odd_images(folder):
     Image.fromarray(rgb).convert("RGBA").save(folder / "rgba.png")
     Image.fromarray(rgb).convert("P").save(folder / "palette.png")
     red = rgb[:, :, 0].astype(np.uint16)
-    Image.fromarray((red * 257 - (red > 0) * 100).astype(np.uint16)).save(folder / "deep.png")  # 16-bit grey, slightly below v·257
+    Image.fromarray((red * 257 - (red > 0) * 100).astype(np.uint16)).save(
+        folder / "deep.png"
+    )  # 16-bit grey, slightly below v·257
     Image.fromarray(rgb[:8, :8]).save(folder / "tiny.png")
     (folder / "truncated.png").write_bytes((folder / "odd.png").read_bytes()[:500])
 
@@ -99,7 +101,9 @@ def test_conversion_rules(tmp_path):
     grey = load_rgb(tmp_path / "odd" / "grey.png")
     assert np.array_equal(grey[:, :, 0], grey[:, :, 2]) and np.array_equal(grey[:, :, 0], grey[:, :, 1])
     assert np.array_equal(load_rgb(tmp_path / "odd" / "rgba.png"), rgb)
-    assert np.array_equal(load_rgb(tmp_path / "odd" / "deep.png")[:, :, 0], rgb[:, :, 0])  # round((257 v - 100) / 257) = v
+    assert np.array_equal(
+        load_rgb(tmp_path / "odd" / "deep.png")[:, :, 0], rgb[:, :, 0]
+    )  # round((257 v - 100) / 257) = v
     with pytest.raises(ImageError, match="truncated.png"):
         load_rgb(tmp_path / "odd" / "truncated.png")
 

@@ -25,8 +25,10 @@ def by_name(report):
 
 def test_parallel_json_is_complete_and_agrees(project):
     serial, parallel = by_name(run_json(project, "n0.json")), by_name(run_json(project, "n2.json", "-n", "2"))
-    assert sorted(serial) == sorted(parallel) == sorted(
-        f"test_rd[{i}-img{n}]" for i in ("jpeg-q30", "jpeg-q90", "png-z6", "webp-q50") for n in (0, 1)
+    assert (
+        sorted(serial)
+        == sorted(parallel)
+        == sorted(f"test_rd[{i}-img{n}]" for i in ("jpeg-q30", "jpeg-q90", "png-z6", "webp-q50") for n in (0, 1))
     )
     for name, one in serial.items():
         other = parallel[name]
@@ -51,7 +53,9 @@ def test_bpp_and_psnr_match_an_independent_computation(project):
     decoded = np.asarray(Image.open(out))
     assert record["bytes"] == len(out.getvalue())
     assert record["bpp"] == pytest.approx(8 * len(out.getvalue()) / (192 * 176), rel=1e-12)
-    assert record["metrics"]["psnr"] == pytest.approx(peak_signal_noise_ratio(reference, decoded, data_range=255), abs=1e-9)
+    assert record["metrics"]["psnr"] == pytest.approx(
+        peak_signal_noise_ratio(reference, decoded, data_range=255), abs=1e-9
+    )
     luma = lambda im: im.astype(np.float64) @ [0.299, 0.587, 0.114]  # noqa: E731
     assert record["metrics"]["psnr_y"] == pytest.approx(
         peak_signal_noise_ratio(luma(reference), luma(decoded), data_range=255), abs=1e-9

@@ -8,12 +8,11 @@ from pytest_codecbench.timing import StageTimer, stage
 def test_nested_stages_are_timed_per_run():
     timer = StageTimer()
     for _ in range(3):
-        with timer.run():
-            with stage("encode"):
-                with stage("analysis"):
-                    time.sleep(0.01)
-                with stage("entropy"):
-                    sum(range(200_000))  # CPU work
+        with timer.run(), stage("encode"):
+            with stage("analysis"):
+                time.sleep(0.01)
+            with stage("entropy"):
+                sum(range(200_000))  # CPU work
     summary = timer.summary()
     assert set(summary) == {"encode", "encode/analysis", "encode/entropy"}
     assert all(s["runs"] == 3 for s in summary.values())
