@@ -42,6 +42,23 @@ def _mismatch(reference: np.ndarray, decoded: np.ndarray) -> str | None:
     )
 
 
+def _evaluate(where: str, codec: Codec, data, decoded, reference: np.ndarray, metrics, timings) -> Measurement:
+    """Check what the codec returned, then bpp, metrics and (if lossless) bit-exactness."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise CodecFailure(f"{where}: encode returned {type(data).__name__}, not bytes")
+    data = bytes(data)
+    if not isinstance(decoded, np.ndarray) or decoded.dtype != np.uint8 or decoded.shape != reference.shape:
+        got = f"{decoded.dtype} {decoded.shape}" if isinstance(decoded, np.ndarray) else type(decoded).__name__
+        raise CodecFailure(f"{where}: decode returned {got}, expected uint8 {reference.shape}")
+    try:
+        values = metric_set.compute(metrics, reference, decoded)
+    except metric_set.MetricError as error:
+        raise CodecFailure(f"{where}: {error}") from error
+    height, width = reference.shape[:2]
+    mismatch = _mismatch(reference, decoded) if codec.lossless else None
+    return Measurement(data, decoded, 8 * len(data) / (width * height), values, timings, mismatch)
+
+
 def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics) -> Measurement:
     """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
     where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
@@ -68,30 +85,22 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
     except Exception as error:
         raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
 
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise CodecFailure(f"{where}: encode returned {type(data).__name__}, not bytes")
-    data = bytes(data)
-    if not isinstance(decoded, np.ndarray) or decoded.dtype != np.uint8 or decoded.shape != reference.shape:
-        got = f"{decoded.dtype} {decoded.shape}" if isinstance(decoded, np.ndarray) else type(decoded).__name__
-        raise CodecFailure(f"{where}: decode returned {got}, expected uint8 {reference.shape}")
-
-    height, width = reference.shape[:2]
     try:
-        values = metric_set.compute(metrics, reference, decoded)
-    except metric_set.MetricError as error:
-        raise CodecFailure(f"{where}: {error}") from error
-    mismatch = _mismatch(reference, decoded) if codec.lossless else None
-    result = Measurement(data, decoded, 8 * len(data) / (width * height), values, timer.summary(), mismatch)
+        result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
+    except Exception:
+        benchmark.has_error = True  # keeps an incomplete record out of pytest-benchmark's JSON
+        raise
+    height, width = reference.shape[:2]
     benchmark.extra_info.update(
         {
             "width": width,
             "height": height,
-            "bytes": len(data),
+            "bytes": len(result.bitstream),
             "bpp": result.bpp,
-            "bitstream_sha256": hashlib.sha256(data).hexdigest(),
+            "bitstream_sha256": hashlib.sha256(result.bitstream).hexdigest(),
             "lossless": codec.lossless,
-            "bit_exact": None if not codec.lossless else mismatch is None,
-            "metrics": values,
+            "bit_exact": None if not codec.lossless else result.mismatch is None,
+            "metrics": result.metrics,
             "timing": result.timings,
             "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
         }

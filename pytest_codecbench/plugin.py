@@ -8,7 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from pytest_benchmark.fixture import BenchmarkFixture
 from pytest_benchmark.stats import Metadata
 from pytest_benchmark.utils import safe_dumps
 
@@ -62,6 +61,11 @@ def pytest_configure(config: pytest.Config):
         config.pluginmanager.register(WorkerRecords(config), "codecbench-worker-records")
 
 
+def pytest_sessionstart(session: pytest.Session):
+    # pytest-benchmark would warn that it is off under xdist; codecbench measures there.
+    session.config._benchmarksession.xdist_warning = False
+
+
 def pytest_report_header(config: pytest.Config):
     sweep = config.stash[SWEEP]
     if not sweep.codecs:
@@ -109,7 +113,7 @@ def codec(request):
 @pytest.fixture
 def image(request):
     """The ImageRef (name, path) of this item."""
-    return next(i for i in request.config.stash[SWEEP].dataset.images if i.name == request.param)
+    return request.config.stash[SWEEP].images_by_name[request.param]
 
 
 @pytest.fixture
@@ -121,31 +125,20 @@ def reference(request, image):
         pytest.fail(str(error), pytrace=False)
 
 
-def _benchmark(request) -> BenchmarkFixture:
-    """pytest-benchmark's fixture; in an xdist worker, where pytest-benchmark switches
-    itself off, an enabled one of our own whose statistics go to the controller."""
-    if not _is_worker(request.config):
-        return request.getfixturevalue("benchmark")
-    session = request.config._benchmarksession
-    if session.skip:
-        pytest.skip("Benchmarks are skipped (--benchmark-skip was used).")
-    disabled = request.config.getoption("benchmark_disable") and not request.config.getoption("benchmark_enable")
-    collected = request.node.stash.setdefault(WORKER_BENCHMARKS, [])
-    return BenchmarkFixture(
-        request.node,
-        add_stats=collected.append,
-        logger=session.logger,
-        warner=request.node.warn,
-        disabled=disabled,
-        **session.options,
-    )
+def _time_in_worker(benchmark, request) -> None:
+    """In an xdist worker pytest-benchmark switches itself off and keeps nothing: switch
+    its fixture back on and keep the statistics for the controller (WorkerRecords)."""
+    config = request.config
+    benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
+    benchmark._add_stats = request.node.stash.setdefault(WORKER_BENCHMARKS, []).append
 
 
 @pytest.fixture
-def measurement(request, codec, quality, image, reference) -> Measurement:
+def measurement(request, benchmark, codec, quality, image, reference) -> Measurement:
     """Encode and decode, timed over pytest-benchmark's rounds, then the metrics."""
-    sweep = request.config.stash[SWEEP]
-    result = measure(_benchmark(request), codec, quality, image, reference, sweep.metrics)
+    if _is_worker(request.config):
+        _time_in_worker(benchmark, request)
+    result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result
 

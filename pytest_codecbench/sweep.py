@@ -111,6 +111,10 @@ class Sweep:
         return dataset
 
     @cached_property
+    def images_by_name(self) -> dict[str, images.ImageRef]:
+        return {image.name: image for image in self.dataset.images}
+
+    @cached_property
     def metrics(self) -> list[metrics.Metric]:
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         metrics.prepare_torch(threads=max(1, (os.cpu_count() or 1) // workers))

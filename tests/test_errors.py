@@ -48,9 +48,10 @@ def broken(project):
     return project
 
 
-def test_a_lossless_mismatch_or_a_raising_codec_fails_only_its_items(broken):
-    result = broken.runpytest(
-        "--codec-dir", "extra", "--codecs", "liar,crashy,png", "--benchmark-json", "out.json", "-rfE"
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_a_lossless_mismatch_or_a_raising_codec_fails_only_its_items(broken, workers):
+    result = broken.runpytest_subprocess(
+        "--codec-dir", "extra", "--codecs", "liar,crashy,png", "--benchmark-json", "out.json", "-rfE", "-n", workers
     )
     result.assert_outcomes(passed=4, failed=2, errors=2)
     output = result.stdout.str()
@@ -86,8 +87,12 @@ def write_odd_images(folder):
 
 def test_odd_images_are_converted_or_fail_alone(project):
     write_odd_images(project.path / "odd")
-    result = project.runpytest("--dataset", "odd", "--codecs", "png,jpeg", "--qualities", "jpeg=75", "-rfE")
+    result = project.runpytest(
+        "--dataset", "odd", "--codecs", "png,jpeg", "--qualities", "jpeg=75", "-rfE", "--benchmark-json", "out.json"
+    )
     result.assert_outcomes(passed=10, errors=4)
+    reported = {b["params"]["image"] for b in json.loads((project.path / "out.json").read_text())["benchmarks"]}
+    assert reported == {"odd", "grey", "rgba", "palette", "deep"}  # failed items leave no partial record
     output = result.stdout.str()
     assert "cannot read image odd/truncated.png" in output
     assert "codec 'png' at quality 6 on image odd/tiny.png: metric 'ssim' failed" in output

@@ -70,3 +70,8 @@ def test_report_header_records_versions_dataset_and_metrics(project):
     assert set(meta["metrics"]) == {"psnr", "psnr_y", "ssim", "ms_ssim", "ms_ssim_db"}
     assert meta["codecs"]["jpeg"]["versions"]["libjpeg-turbo"]
     assert all(b["extra_info"]["width"] == 180 and b["extra_info"]["height"] == 170 for b in report["benchmarks"])
+
+
+def test_benchmark_only_and_skip_apply_to_sweep_items(project):
+    project.runpytest("--codecs", "png", "--benchmark-only").assert_outcomes(passed=2)
+    project.runpytest("--codecs", "png", "--benchmark-skip").assert_outcomes(skipped=2)
