@@ -1,4 +1,4 @@
-"""The ``codecbench`` command: ``codecbench codecs`` lists the codecs a sweep can use."""
+"""The ``codecbench`` command: ``report`` turns JSON into results; ``codecs`` lists the codecs."""
 
 from __future__ import annotations
 
@@ -24,9 +24,29 @@ def list_codecs(args) -> int:
     return 0
 
 
+def report(args) -> int:
+    from .report import build
+
+    return build(args.files, args.output, args.anchor, args.bd_method, args.log_bpp)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="codecbench", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    rep = commands.add_parser(
+        "report",
+        help="tables, RD plots, BD-rate and a leaderboard page from --benchmark-json files",
+        description="Merge codecbench JSON reports (shards, -n 0 or -n N runs) and write, per dataset, crop and "
+        "machine: rd.csv, per-image.csv, bd-rate.csv, complexity.csv, README.md, rd-*.png/svg and index.html.",
+    )
+    rep.add_argument("files", nargs="+", type=Path, help="JSON files written with --benchmark-json")
+    rep.add_argument("-o", "--output", type=Path, default=Path("results"), help="output folder (default: results)")
+    rep.add_argument("--anchor", default="jpeg", help="anchor codec for BD-rate (default: jpeg)")
+    rep.add_argument(
+        "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"
+    )
+    rep.add_argument("--log-bpp", action="store_true", help="plot bpp on a log axis")
+    rep.set_defaults(run=report)
     codecs = commands.add_parser("codecs", help="list codecs, their default quality grid and library versions")
     codecs.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")
     codecs.set_defaults(run=list_codecs)

@@ -26,6 +26,7 @@ class MetricError(Exception):
 class Column:
     label: str  # for tables and plot axes, with its unit and convention
     higher_is_better: bool = True
+    bd_rate: bool = True  # take part in BD-rate tables (False where another column is its better scale)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,10 @@ BUILTIN = (
     Metric("ssim", {"ssim": Column("SSIM (piq: RGB mean, 11×11 σ=1.5 Gaussian, auto-downsampled)")}, _ssim),
     Metric(
         "ms-ssim",
-        {"ms_ssim": Column("MS-SSIM (piq, RGB mean)"), "ms_ssim_db": Column("MS-SSIM (dB, -10·log10(1-MS-SSIM))")},
+        {
+            "ms_ssim": Column("MS-SSIM (piq, RGB mean)", bd_rate=False),
+            "ms_ssim_db": Column("MS-SSIM (dB, -10·log10(1-MS-SSIM))"),
+        },
         _ms_ssim,
     ),
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import shlex
 from functools import cached_property
 from pathlib import Path
 
@@ -135,10 +136,11 @@ class Sweep:
             missing = codec.missing_requirement()
             versions[codec.name] = {"missing": missing} if missing else codec.versions()
         return {
+            "command": shlex.join(["pytest", *self.config.invocation_params.args]),
             "dataset": {"name": self.dataset.name, "source": self.dataset.source, "images": len(self.dataset.images)},
             "crop": list(self.crop) if self.crop else None,
             "metrics": {
-                key: {"label": column.label, "higher_is_better": column.higher_is_better}
+                key: {"label": column.label, "higher_is_better": column.higher_is_better, "bd_rate": column.bd_rate}
                 for metric in metrics.available().values()
                 if metric.name in self.metric_names
                 for key, column in metric.columns.items()

@@ -1,0 +1,58 @@
+"""``codecbench report``: tables, RD plots, BD-rate and a leaderboard page from JSON reports."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+from .files import markdown, write_csv
+from .load import Group, ReportError, merge
+from .page import leaderboard
+from .plots import rd_plots
+from .tables import AVERAGING, bd_rows, complexity_rows, image_rows, rd_rows
+
+__all__ = ["ReportError", "build", "write_group"]
+
+
+def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: bool, command: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    rd, complexity = rd_rows(group), complexity_rows(group)
+    write_csv(folder / "rd.csv", rd)
+    write_csv(folder / "per-image.csv", image_rows(group))
+    write_csv(folder / "complexity.csv", complexity)
+    try:
+        bd = bd_rows(group, anchor, method)
+        write_csv(folder / "bd-rate.csv", bd)
+        bd_text = markdown(bd)
+    except ValueError as error:  # the anchor is not in this group
+        bd, bd_text = [], f"No BD-rate: {error}\n"
+        print(f"codecbench report: {group.name}: {error}", file=sys.stderr)
+    plots = rd_plots(group, rd, folder, log_bpp)
+    labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
+    sweeps = "".join(f"- `{c}`\n" for c in group.commands)
+    (folder / "README.md").write_text(
+        f"# {group.dataset} ({group.crop}) on {group.machine}\n\n"
+        f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
+        f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
+        f"## BD-rate against {anchor} ({method})\n\n{bd_text}\n"
+        f"## Complexity\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(complexity)}\n"
+        + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
+    )
+    (folder / "index.html").write_text(leaderboard(group, rd, bd, complexity, anchor, plots, command))
+
+
+def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", log_bpp: bool = False) -> int:
+    """Write one folder per group under ``out``; returns the exit status."""
+    command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), "--anchor", anchor,
+                          "--bd-method", method] + (["--log-bpp"] if log_bpp else []))  # fmt: skip
+    groups, errors = merge(paths)
+    for error in errors:
+        print(f"codecbench report: {error}", file=sys.stderr)
+    if not groups:
+        print("codecbench report: no measured items in the given files; nothing written", file=sys.stderr)
+        return 2
+    for group in groups:
+        write_group(group, out / group.name, anchor, method, log_bpp, command)
+        print(f"codecbench report: {len(group.items)} items -> {out / group.name}")
+    return 1 if errors else 0

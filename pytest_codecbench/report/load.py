@@ -1,0 +1,107 @@
+"""Read codecbench JSON reports, check them, and merge them into groups measured alike.
+
+A group is one (dataset, crop, machine): files that differ in any of these are kept
+apart, never averaged together. Within a group the same item (codec, quality, image)
+measured more than once is reported once: the record from the file given last on the
+command line wins, with a warning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ReportError(Exception):
+    """A file cannot be used as a codecbench report; the message names it."""
+
+
+@dataclass(frozen=True)
+class Item:
+    codec: str
+    quality: int | float | str
+    image: str
+    record: dict  # the benchmark's extra_info: bpp, bytes, metrics, timing, ...
+
+    @property
+    def pixels(self) -> int:
+        return self.record["width"] * self.record["height"]
+
+
+@dataclass
+class Group:
+    dataset: str
+    crop: str  # "512x512" or "full"
+    machine: str  # CPU and core count, e.g. "AMD EPYC 9B14, 2 cores"
+    metrics: dict[str, dict] = field(default_factory=dict)  # column -> label, higher_is_better, bd_rate
+    codecs: dict[str, dict] = field(default_factory=dict)  # codec -> description, versions, lossless
+    items: dict[tuple, Item] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
+    python: str = ""
+
+    @property
+    def name(self) -> str:
+        """File-name friendly, stable across runs on the same kind of machine."""
+        return re.sub(r"[^a-z0-9]+", "-", f"{self.dataset} {self.crop} {self.machine}".lower()).strip("-")
+
+
+def _machine(info: dict) -> str:
+    cpu = info.get("cpu", {})
+    brand = cpu.get("brand_raw") or info.get("processor") or "unknown CPU"
+    return f"{brand}, {cpu.get('count', '?')} cores"
+
+
+def read_report(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError as error:
+        raise ReportError(f"{path}: no such file") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ReportError(f"{path}: not valid JSON, truncated? ({error})") from error
+    if not isinstance(data, dict) or "benchmarks" not in data or "machine_info" not in data:
+        raise ReportError(f"{path}: not a pytest-benchmark JSON report (no 'benchmarks' and 'machine_info')")
+    if "codecbench" not in data:
+        raise ReportError(f"{path}: a pytest-benchmark report, but not written by codecbench (no 'codecbench' key)")
+    for bench in data["benchmarks"]:
+        params, info = bench.get("params") or {}, bench.get("extra_info") or {}
+        if not {"codec", "quality", "image"} <= set(params) or "bpp" not in info:
+            raise ReportError(f"{path}: benchmark {bench.get('name')!r} is not a codecbench item")
+    return data
+
+
+def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
+    """Groups from every readable file, and one error message per file that is not."""
+    groups: dict[tuple, Group] = {}
+    errors: list[str] = []
+    for path in paths:
+        try:
+            data = read_report(path)
+        except ReportError as error:
+            errors.append(str(error))
+            continue
+        meta = data["codecbench"]
+        crop = "x".join(map(str, meta["crop"])) if meta.get("crop") else "full"
+        key = (meta["dataset"]["name"], crop, _machine(data["machine_info"]))
+        group = groups.setdefault(key, Group(*key))
+        group.sources.append(str(path))
+        if meta.get("command") and meta["command"] not in group.commands:
+            group.commands.append(meta["command"])
+        group.python = data["machine_info"].get("python_version", "")
+        group.metrics.update(meta["metrics"])
+        group.codecs.update(meta["codecs"])
+        if not data["benchmarks"]:
+            warnings.warn(f"{path}: an empty run, no items measured", stacklevel=2)
+        replaced = 0
+        for bench in data["benchmarks"]:
+            params = bench["params"]
+            item = Item(params["codec"], params["quality"], params["image"], bench["extra_info"])
+            replaced += (item.codec, str(item.quality), item.image) in group.items
+            group.items[item.codec, str(item.quality), item.image] = item
+        if replaced:
+            warnings.warn(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept",
+                          stacklevel=2)  # fmt: skip
+    return [g for g in groups.values() if g.items], errors

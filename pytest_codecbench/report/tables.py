@@ -1,0 +1,134 @@
+"""Rate–distortion, per-image, BD-rate and complexity tables of one group, as rows of dicts."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import warnings
+from collections import defaultdict
+
+import bjontegaard
+
+from .load import Group, Item
+
+AVERAGING = (
+    "Each point averages the images of the dataset: bpp and every metric are arithmetic means over images "
+    "(PSNR is averaged in dB per image, the usual convention, not computed from the mean MSE); "
+    "times are medians over images of each item's median wall time; MP/s = megapixels / that time."
+)
+
+
+def _mean(values: list) -> float | None:
+    """Mean of the values; None if any is null (an infinite metric, e.g. PSNR of an exact copy)."""
+    return None if any(v is None for v in values) else statistics.fmean(values)
+
+
+def _stage_ms(item: Item, stage: str) -> float | None:
+    timing = item.record["timing"].get(stage)
+    return timing["wall_median_s"] * 1e3 if timing else None
+
+
+def _points(group: Group) -> dict[tuple[str, str], list[Item]]:
+    points = defaultdict(list)
+    for item in group.items.values():
+        points[item.codec, str(item.quality)].append(item)
+    return points
+
+
+def rd_rows(group: Group) -> list[dict]:
+    """One row per codec and quality, sorted by codec then bpp."""
+    rows = []
+    for (codec, quality), items in _points(group).items():
+        row = {"codec": codec, "quality": quality, "images": len(items), "bpp": _mean([i.record["bpp"] for i in items])}
+        for column in group.metrics:
+            row[column] = _mean([i.record["metrics"].get(column) for i in items])
+        for stage in ("encode", "decode"):
+            row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items)
+            row[f"{stage}_mps"] = statistics.median(i.pixels / 1e3 / _stage_ms(i, stage) for i in items)
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
+
+
+def image_rows(group: Group) -> list[dict]:
+    """One row per item, so outliers can be found."""
+    rows = []
+    for item in group.items.values():
+        row = {"codec": item.codec, "quality": str(item.quality), "image": item.image, "bytes": item.record["bytes"]}
+        row["bpp"] = item.record["bpp"]
+        row.update({column: item.record["metrics"].get(column) for column in group.metrics})
+        row.update({f"{s}_ms": _stage_ms(item, s) for s in ("encode", "decode")})
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["codec"], r["bpp"], r["image"]))
+
+
+def complexity_rows(group: Group) -> list[dict]:
+    """Per codec: the median over all its items of every timed stage, and any complexity counts it reports."""
+    by_codec = defaultdict(list)
+    for item in group.items.values():
+        by_codec[item.codec].append(item)
+    rows = []
+    for codec, items in sorted(by_codec.items()):
+        stages = sorted({stage for i in items for stage in i.record["timing"]})
+        row = {"codec": codec, "items": len(items)}
+        row.update(
+            {f"{s}_ms": statistics.median(_stage_ms(i, s) for i in items if s in i.record["timing"]) for s in stages}
+        )
+        for stage in ("encode", "decode"):
+            row[f"{stage}_mps"] = statistics.median(i.pixels / 1e3 / _stage_ms(i, stage) for i in items)
+        counts = sorted({key for i in items for key in i.record.get("complexity", {})})
+        row.update({key: statistics.median(i.record["complexity"][key] for i in items) for key in counts})
+        rows.append(row)
+    return rows
+
+
+def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
+    """BD-rate (%) and BD-metric of every lossy codec against ``anchor``, per metric, on the mean RD curves.
+
+    A curve needs at least two points and a metric that rises with rate; a pair whose
+    curves overlap on less than 75% of the metric range is flagged (the bjontegaard
+    package's threshold), not silently reported.
+    """
+    rd = rd_rows(group)
+    curves = defaultdict(list)
+    for row in rd:
+        if not group.codecs.get(row["codec"], {}).get("lossless"):
+            curves[row["codec"]].append(row)
+    if anchor not in curves:
+        raise ValueError(f"anchor codec {anchor!r} has no lossy points here; codecs: {', '.join(sorted(curves))}")
+    columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    rows = []
+    for codec in sorted(curves):
+        row = {"codec": codec, "points": len(curves[codec])}
+        for column in columns:
+            rate, delta, note = _bd(curves[anchor], curves[codec], column, group.metrics[column], method)
+            row[f"bd_rate_{column}"], row[f"bd_{column}"], row[f"note_{column}"] = rate, delta, note
+        valid = [row[f"bd_rate_{c}"] for c in columns if row[f"bd_rate_{c}"] is not None]
+        row["bd_rate_mean"] = statistics.fmean(valid) if len(valid) == len(columns) else None
+        rows.append(row)
+    return rows
+
+
+def _curve(rows: list[dict], column: str, higher_is_better: bool):
+    points = sorted((r["bpp"], r[column]) for r in rows if r[column] is not None)
+    rate = [p[0] for p in points]
+    quality = [p[1] if higher_is_better else -p[1] for p in points]  # BD needs quality rising with rate
+    return rate, quality
+
+
+def _bd(anchor_rows, test_rows, column, meta, method):
+    a_rate, a_quality = _curve(anchor_rows, column, meta.get("higher_is_better", True))
+    t_rate, t_quality = _curve(test_rows, column, meta.get("higher_is_better", True))
+    if min(len(a_rate), len(t_rate)) < 2:
+        return None, None, "fewer than 2 points"
+    for quality in (a_quality, t_quality):
+        if any(b <= a for a, b in itertools.pairwise(quality)):
+            return None, None, "metric not monotonic in rate"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rate = bjontegaard.bd_rate(a_rate, a_quality, t_rate, t_quality, method=method, require_matching_points=False)
+        delta = bjontegaard.bd_psnr(a_rate, a_quality, t_rate, t_quality, method=method, require_matching_points=False)
+    note = "; ".join(sorted({str(w.message) for w in caught}))
+    if math.isnan(rate):
+        return None, None, note or "curves do not overlap"
+    return rate, delta if meta.get("higher_is_better", True) else -delta, note

@@ -1,0 +1,217 @@
+"""codecbench report: merging, tables, BD-rate against the bjontegaard package, bad input."""
+
+import copy
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import bjontegaard
+import pytest
+from PIL import Image
+
+from conftest import REPO, SHARED_KODAK, photo_like
+from pytest_codecbench.cli import main
+from pytest_codecbench.report import build
+from pytest_codecbench.report.load import merge
+from pytest_codecbench.report.tables import bd_rows, rd_rows
+
+GRID = "jpeg=15,30,50,70,90 jxl=15,30,50,70,90 webp=15,30,50,70,90"
+
+
+def sweep(folder, *args):
+    """A real sweep through pytest, as a user runs it; returns the JSON path."""
+    out = folder / "run.json"
+    command = [sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "-q", "-p", "no:cacheprovider",
+               "--benchmark-min-rounds=1", "--benchmark-max-time=0", f"--benchmark-json={out}", *args]  # fmt: skip
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("sweep")
+    (folder / "imgs").mkdir()
+    for i in range(3):
+        Image.fromarray(photo_like(200, 184, i)).save(folder / "imgs" / f"img{i}.png")
+    return sweep(folder, f"--dataset={folder / 'imgs'}", "--codecs=jpeg,jxl,webp,png", f"--qualities={GRID}")
+
+
+def test_bd_rate_of_the_anchor_against_itself_is_zero(run):
+    (group,), _ = merge([run])
+    jpeg = next(row for row in bd_rows(group, "jpeg") if row["codec"] == "jpeg")
+    for column in ("psnr", "psnr_y", "ssim", "ms_ssim_db"):
+        assert jpeg[f"bd_rate_{column}"] == pytest.approx(0, abs=1e-9)
+        assert jpeg[f"bd_{column}"] == pytest.approx(0, abs=1e-9)
+    assert jpeg["bd_rate_mean"] == pytest.approx(0, abs=1e-9)
+
+
+@pytest.mark.parametrize("method", ["pchip", "akima"])
+def test_bd_rate_agrees_with_the_bjontegaard_package(run, method):
+    (group,), _ = merge([run])
+    report = json.loads(run.read_text())
+    curves = {}
+    for codec in ("jpeg", "jxl"):  # the mean RD curve, computed here from the raw JSON
+        points = {}
+        for bench in report["benchmarks"]:
+            if bench["params"]["codec"] == codec:
+                points.setdefault(bench["params"]["quality"], []).append(bench["extra_info"])
+        rows = sorted(
+            (sum(r["bpp"] for r in rs) / len(rs), sum(r["metrics"]["psnr"] for r in rs) / len(rs))
+            for rs in points.values()
+        )
+        curves[codec] = ([r for r, _ in rows], [d for _, d in rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = bjontegaard.bd_rate(*curves["jpeg"], *curves["jxl"], method=method)
+        expected_psnr = bjontegaard.bd_psnr(*curves["jpeg"], *curves["jxl"], method=method)
+    jxl = next(row for row in bd_rows(group, "jpeg", method) if row["codec"] == "jxl")
+    assert jxl["bd_rate_psnr"] == pytest.approx(expected, rel=1e-9)
+    assert jxl["bd_psnr"] == pytest.approx(expected_psnr, rel=1e-9)
+
+
+def test_rd_table_averages_psnr_in_db_per_image(run):
+    (group,), _ = merge([run])
+    report = json.loads(run.read_text())
+    values = [b["extra_info"]["metrics"]["psnr"] for b in report["benchmarks"] if b["param"].startswith("jpeg-q50-")]
+    row = next(r for r in rd_rows(group) if r["codec"] == "jpeg" and r["quality"] == "50")
+    assert row["images"] == 3 and row["psnr"] == pytest.approx(sum(values) / 3, rel=1e-12)
+
+
+def shard(run, folder, parts):
+    report = json.loads(run.read_text())
+    paths = []
+    for index in range(parts):
+        part = copy.deepcopy(report)
+        part["benchmarks"] = report["benchmarks"][index::parts]
+        paths.append(folder / f"shard{index}.json")
+        paths[-1].write_text(json.dumps(part))
+    return paths
+
+
+def test_shards_merge_into_the_report_of_the_whole_run(run, tmp_path):
+    assert build([run], tmp_path / "whole") == 0
+    assert build(shard(run, tmp_path, 3), tmp_path / "merged") == 0
+    (whole,) = (tmp_path / "whole").iterdir()
+    (merged,) = (tmp_path / "merged").iterdir()
+    assert whole.name == merged.name
+    for name in ("rd.csv", "per-image.csv", "bd-rate.csv", "complexity.csv"):
+        assert (whole / name).read_text() == (merged / name).read_text(), name
+
+
+def test_duplicates_are_reported_once_with_a_warning(run, tmp_path):
+    with pytest.warns(UserWarning, match=r"items were already in an earlier file; the records of .*run.json are kept"):
+        (group,), _ = merge([run, run])
+    assert len(group.items) == len(json.loads(run.read_text())["benchmarks"])
+
+
+def test_other_crops_datasets_and_machines_are_kept_apart(run, tmp_path):
+    other = json.loads(run.read_text())
+    other["codecbench"]["crop"] = [128, 128]
+    (tmp_path / "crop.json").write_text(json.dumps(other))
+    other["machine_info"]["cpu"]["brand_raw"] = "Another CPU"
+    (tmp_path / "machine.json").write_text(json.dumps(other))
+    groups, _ = merge([run, tmp_path / "crop.json", tmp_path / "machine.json"])
+    assert len(groups) == 3 and len({g.name for g in groups}) == 3
+
+
+def test_bad_input_gets_a_clear_message_and_the_rest_is_reported(run, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "truncated.json").write_text(run.read_text()[:5000])
+    plain = json.loads(run.read_text())
+    del plain["codecbench"]
+    (tmp_path / "plain.json").write_text(json.dumps(plain))
+    empty = json.loads(run.read_text())
+    empty["benchmarks"] = []
+    (tmp_path / "empty.json").write_text(json.dumps(empty))
+    files = ["notes.txt", "truncated.json", "plain.json", "missing.json", "empty.json"]
+    with pytest.warns(UserWarning, match="empty.json: an empty run, no items measured"):
+        status = main(["report", *(str(tmp_path / f) for f in files), str(run), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "notes.txt: not valid JSON, truncated?" in err
+    assert "truncated.json: not valid JSON, truncated?" in err
+    assert "plain.json: a pytest-benchmark report, but not written by codecbench" in err
+    assert "missing.json: no such file" in err
+    (folder,) = (tmp_path / "out").iterdir()
+    assert (folder / "rd.csv").read_text().count("\n") == 1 + 15 + 1  # header, 15 lossy points, png
+
+
+def test_only_bad_input_writes_nothing(tmp_path, capsys):
+    (tmp_path / "a.json").write_text("{}")
+    assert main(["report", str(tmp_path / "a.json"), "-o", str(tmp_path / "out")]) == 2
+    assert "nothing written" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_a_single_quality_point_has_no_bd_rate(run):
+    report = json.loads(run.read_text())
+    report["benchmarks"] = [
+        b for b in report["benchmarks"] if b["params"]["codec"] != "webp" or b["params"]["quality"] == 50
+    ]
+    (group,), _ = merge([_write(run.parent / "single.json", report)])
+    webp = next(row for row in bd_rows(group, "jpeg") if row["codec"] == "webp")
+    assert webp["bd_rate_psnr"] is None and webp["note_psnr"] == "fewer than 2 points"
+    assert webp["bd_rate_mean"] is None
+
+
+def _write(path, data):
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.skipif(not SHARED_KODAK.is_dir(), reason=f"no Kodak copy at {SHARED_KODAK}")
+def test_known_orderings_hold_on_kodak(tmp_path):
+    run = sweep(tmp_path, "--dataset=kodak", f"--kodak-dir={SHARED_KODAK}", "--max-images=3", "--crop=256",
+                "--codecs=jpeg,jxl,avif-s10", "--qualities=20,40,60,80", "--metrics=psnr,ms-ssim")  # fmt: skip
+    (group,), _ = merge([run])
+    bd = {row["codec"]: row for row in bd_rows(group, "jpeg")}
+    for codec in ("jxl", "avif-s10"):
+        assert bd[codec]["bd_rate_psnr"] < -10, bd[codec]  # fewer bits than JPEG at equal PSNR
+        assert bd[codec]["bd_rate_ms_ssim_db"] < 0, bd[codec]
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.skip(f"needs Debian's chromium and chromium-driver ({CHROMIUM}, {CHROMEDRIVER})")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"):  # fmt: skip
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_leaderboard_page_in_headless_chromium(run, tmp_path, browser):
+    from selenium.webdriver.common.by import By
+
+    report = json.loads(run.read_text())
+    report["codecbench"]["codecs"]["jpeg"]["description"] = "<script>alert('x')</script> & co"
+    assert build([_write(tmp_path / "run.json", report)], tmp_path / "out") == 0
+    (page,) = (tmp_path / "out").glob("*/index.html")
+    browser.get(page.as_uri())
+    assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
+    assert browser.execute_script("return document.images.length") == 5  # one RD plot per metric column
+    assert browser.execute_script("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    assert "<script>alert('x')</script> & co" in browser.find_element(By.ID, "leaderboard").text
+
+    headers = browser.find_elements(By.CSS_SELECTOR, "#leaderboard th")
+    column = next(i for i, h in enumerate(headers) if h.text.startswith("encode MP/s"))
+
+    def values():
+        rows = browser.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr")
+        return [float(row.find_elements(By.TAG_NAME, "td")[column].text) for row in rows]
+
+    headers[column].click()
+    assert values() == sorted(values()) and len(values()) == 4
+    headers[column].click()
+    assert values() == sorted(values(), reverse=True)
+    assert headers[column].get_attribute("aria-sort") == "descending"
