@@ -23,6 +23,10 @@ class DatasetError(Exception):
     """A dataset cannot be found, fetched or verified; the message names the file."""
 
 
+class ImageError(Exception):
+    """An image cannot be used; the message names the file."""
+
+
 @dataclass(frozen=True)
 class ImageRef:
     name: str  # what test ids show, e.g. "kodim01"
@@ -117,10 +121,6 @@ def resolve(spec: str, kodak_dir: str | None) -> Dataset:
     if spec == "kodak":
         return kodak(kodak_dir)
     return folder_dataset(Path(spec).expanduser())
-
-
-class ImageError(Exception):
-    """An image cannot be used; the message names the file."""
 
 
 def load_rgb(path: Path) -> np.ndarray:
