@@ -38,6 +38,8 @@ class Metric:
     name: str  # what --metrics selects
     columns: dict[str, Column]
     compute: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+    default: bool = True  # on when --metrics is not given (costly metrics are opt-in)
+    check: Callable[[], object] | None = None  # raises MetricError when the metric cannot run here
 
 
 def _as_tensor(image: np.ndarray, dtype):
@@ -116,8 +118,13 @@ def available() -> dict[str, Metric]:
     return metrics
 
 
-def prepare_torch(threads: int) -> None:
-    """Make piq importable on CPU-only torch, and give torch its share of the cores."""
+device = "cpu"  # where learned metrics run; set by prepare_torch
+
+
+def prepare_torch(threads: int, on: str = "cpu") -> None:
+    """Make piq importable on CPU-only torch, give torch its share of the cores, pick the device."""
+    global device
+    device = on
     import torch
 
     from .torch_compat import import_torchvision

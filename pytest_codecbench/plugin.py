@@ -77,8 +77,9 @@ def pytest_report_header(config: pytest.Config):
         + (note if dataset.name == "default" else ""),
         (
             f"codecbench: crop {'x'.join(map(str, sweep.crop)) if sweep.crop else 'none (full images)'}, "
-            f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs"
+            f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs, device {sweep.device}"
         ),
+        *(f"codecbench: {note}" for note in sweep.metric_notes),
     ]
 
 

@@ -25,7 +25,8 @@ OPTIONS = {
     "kodak_dir": ("codecbench_kodak_dir", "an existing Kodak copy (else $CODECBENCH_KODAK_DIR, else download)"),
     "max_images": ("codecbench_max_images", "use only the first N images of the dataset"),
     "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
-    "metrics": ("codecbench_metrics", "metrics to compute, comma-separated (default: all registered)"),
+    "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
+    "device": ("codecbench_device", "where torch models (learned metrics) run: cpu (default) or cuda"),
 }
 
 
@@ -59,6 +60,15 @@ class Sweep:
         if max_images is not None and (not str(max_images).isdigit() or int(max_images) < 1):
             raise pytest.UsageError(f"--max-images {max_images!r}: expected a positive integer")
         self.max_images = int(max_images) if max_images is not None else None
+        self.device = self.option("device") or "cpu"
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise pytest.UsageError(f"--device {self.device!r}: expected cpu or cuda")
+        if self.device != "cpu":
+            import torch
+
+            if not torch.cuda.is_available():
+                raise pytest.UsageError(f"--device {self.device}: CUDA is not available on this machine")
+        self.metric_notes: list[str] = []
         self.metric_names = self._select_metrics(self.option("metrics"))
         self.store = images.ImageStore(self.crop)
 
@@ -94,12 +104,25 @@ class Sweep:
         return grid
 
     def _select_metrics(self, spec: str | None) -> list[str]:
+        """The chosen metrics; one that cannot run here (e.g. missing weights) is a usage error
+        when named, and is left out, with a note in the header, when only implied."""
         known = metrics.available()
-        names = _words(spec) if spec and spec != "all" else list(known)
+        named = bool(spec) and spec != "all"
+        names = _words(spec) if named else [m.name for m in known.values() if m.default or spec == "all"]
         unknown = [n for n in names if n not in known]
         if unknown:
             raise pytest.UsageError(f"--metrics: unknown metric {unknown[0]!r}; valid: {', '.join(known)}")
-        return names
+        usable = []
+        for name in names:
+            try:
+                if known[name].check:
+                    known[name].check()
+                usable.append(name)
+            except metrics.MetricError as error:
+                if named:
+                    raise pytest.UsageError(f"--metrics: {name}: {error}") from error
+                self.metric_notes.append(f"{name} off: {error}")
+        return usable
 
     @cached_property
     def dataset(self) -> images.Dataset:
@@ -118,7 +141,7 @@ class Sweep:
     @cached_property
     def metrics(self) -> list[metrics.Metric]:
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        metrics.prepare_torch(threads=max(1, (os.cpu_count() or 1) // workers))
+        metrics.prepare_torch(threads=max(1, (os.cpu_count() or 1) // workers), on=self.device)
         known = metrics.available()
         return [known[name] for name in self.metric_names]
 

