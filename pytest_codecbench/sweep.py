@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 import shlex
 from functools import cached_property
@@ -140,8 +139,10 @@ class Sweep:
 
     @cached_property
     def metrics(self) -> list[metrics.Metric]:
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        metrics.prepare_torch(threads=max(1, (os.cpu_count() or 1) // workers), on=self.device)
+        # One torch thread in every process: float32 reductions then add up in the same
+        # order whatever -n is, so -n 0 and -n N give bit-identical metrics; xdist's
+        # workers are what use the cores.
+        metrics.prepare_torch(threads=1, on=self.device)
         known = metrics.available()
         return [known[name] for name in self.metric_names]
 

@@ -67,7 +67,7 @@ def test_report_header_records_versions_dataset_and_metrics(project):
     report = run_json(project, "n0.json", "--crop", "180x170")
     meta = report["codecbench"]
     assert meta["crop"] == [180, 170] and meta["dataset"]["name"] == "imgs"
-    assert set(meta["metrics"]) == {"psnr", "psnr_y", "ssim", "ms_ssim", "ms_ssim_db"}
+    assert set(meta["metrics"]) == {"psnr", "psnr_y", "ssim", "ms_ssim", "ms_ssim_db", "lpips_alex"}
     assert meta["codecs"]["jpeg"]["versions"]["libjpeg-turbo"]
     assert all(b["extra_info"]["width"] == 180 and b["extra_info"]["height"] == 170 for b in report["benchmarks"])
 
