@@ -8,6 +8,7 @@ command line wins, with a warning.
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import warnings
@@ -57,10 +58,12 @@ def _machine(info: dict) -> str:
 
 def read_report(path: Path) -> dict:
     try:
-        data = json.loads(Path(path).read_text())
+        path = Path(path)
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        data = json.loads(raw)
     except FileNotFoundError as error:
         raise ReportError(f"{path}: no such file") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
         raise ReportError(f"{path}: not valid JSON, truncated? ({error})") from error
     if not isinstance(data, dict) or "benchmarks" not in data or "machine_info" not in data:
         raise ReportError(f"{path}: not a pytest-benchmark JSON report (no 'benchmarks' and 'machine_info')")

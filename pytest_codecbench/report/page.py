@@ -42,8 +42,9 @@ figure { display: inline-block; margin: 0.5em; } img { max-width: 620px; }
 
 
 def _cell(value, text: bool = False) -> str:
-    shown = escape(fmt(value))
-    return f'<td data-v="{shown}"{" class=text" if text else ""}>{shown}</td>'
+    """A cell that shows 4 significant digits and sorts by the full value."""
+    shown = escape(f"{value:.4g}" if isinstance(value, float) else fmt(value))
+    return f'<td data-v="{escape(fmt(value))}"{" class=text" if text else ""}>{shown}</td>'
 
 
 def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor: str,
@@ -51,9 +52,10 @@ def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[d
     bd_by_codec = {row["codec"]: row for row in bd}
     speed = {row["codec"]: row for row in complexity}
     bd_columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
-    headers = ["codec", "kind", "points", "bpp range"]
-    headers += [f"BD-rate {group.metrics[c]['label']} vs {anchor} (%)" for c in bd_columns]
-    headers += ["mean BD-rate (%)", "encode MP/s", "decode MP/s", "description"]
+    headers = [("codec", ""), ("kind", ""), ("points", "RD points"), ("bpp range", "")]
+    headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in bd_columns]
+    headers += [("mean BD-rate (%)", "mean over the metrics"), ("encode MP/s", ""), ("decode MP/s", "")]
+    headers += [("description", "")]
     body = []
     for codec, meta in sorted(group.codecs.items()):
         rates = [r["bpp"] for r in rd if r["codec"] == codec]
@@ -91,7 +93,8 @@ def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[d
 {escape(", ".join(group.sources))}. Made by <code>{escape(command)}</code>.</p>
 <p class="note">BD-rate: bits saved (negative) or spent against {escape(anchor)} at equal quality, on the mean
 RD curves; lossless codecs have no BD-rate. MP/s: median over the codec's items. Click a header to sort.</p>
-<table class="sortable" id="leaderboard"><thead><tr>{"".join(f"<th>{escape(h)}</th>" for h in headers)}</tr></thead>
+<table class="sortable" id="leaderboard"><thead><tr>
+{"".join(f'<th title="{escape(tip)}">{escape(h)}</th>' for h, tip in headers)}</tr></thead>
 <tbody>{"".join(body)}</tbody></table>
 {"<p class=note>Flagged BD values: " + "<br>".join(notes) + "</p>" if notes else ""}
 <h2>Rate–distortion</h2>

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import math
 import statistics
-import warnings
 from collections import defaultdict
 
 import bjontegaard
+import numpy as np
 
 from .load import Group, Item
 
+MIN_OVERLAP = 0.75
 AVERAGING = (
     "Each point averages the images of the dataset: bpp and every metric are arithmetic means over images "
     "(PSNR is averaged in dB per image, the usual convention, not computed from the mean MSE); "
@@ -86,8 +86,8 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
     """BD-rate (%) and BD-metric of every lossy codec against ``anchor``, per metric, on the mean RD curves.
 
     A curve needs at least two points and a metric that rises with rate; a pair whose
-    curves overlap on less than 75% of the metric range is flagged (the bjontegaard
-    package's threshold), not silently reported.
+    metric (BD-rate) or log-rate (BD-metric) ranges overlap on less than 75% of their union
+    is flagged (the bjontegaard package's threshold): the value covers the overlap only.
     """
     rd = rd_rows(group)
     curves = defaultdict(list)
@@ -124,11 +124,19 @@ def _bd(anchor_rows, test_rows, column, meta, method):
     for quality in (a_quality, t_quality):
         if any(b <= a for a, b in itertools.pairwise(quality)):
             return None, None, "metric not monotonic in rate"
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        rate = bjontegaard.bd_rate(a_rate, a_quality, t_rate, t_quality, method=method, require_matching_points=False)
-        delta = bjontegaard.bd_psnr(a_rate, a_quality, t_rate, t_quality, method=method, require_matching_points=False)
-    note = "; ".join(sorted({str(w.message) for w in caught}))
-    if math.isnan(rate):
-        return None, None, note or "curves do not overlap"
-    return rate, delta if meta.get("higher_is_better", True) else -delta, note
+    quality_overlap = _overlap(a_quality, t_quality)
+    rate_overlap = _overlap(np.log(a_rate), np.log(t_rate))
+    if quality_overlap == 0 or rate_overlap == 0:
+        return None, None, "curves do not overlap"
+    kw = {"method": method, "require_matching_points": False, "min_overlap": 0}  # overlap is flagged below
+    rate = bjontegaard.bd_rate(a_rate, a_quality, t_rate, t_quality, **kw)
+    delta = bjontegaard.bd_psnr(a_rate, a_quality, t_rate, t_quality, **kw)
+    shares = {"metric": quality_overlap, "log-rate": rate_overlap}
+    notes = [f"{what} ranges overlap {share:.0%}" for what, share in shares.items() if share < MIN_OVERLAP]
+    return rate, delta if meta.get("higher_is_better", True) else -delta, "; ".join(notes)
+
+
+def _overlap(a, b) -> float:
+    """The share of the union of two ranges that both cover."""
+    shared = min(max(a), max(b)) - max(min(a), min(b))
+    return max(shared, 0) / (max(max(a), max(b)) - min(min(a), min(b)))
