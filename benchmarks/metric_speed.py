@@ -1,6 +1,6 @@
 """Seconds per 768×512 image for each metric on this machine.
 
-    python benchmarks/metric_speed.py [--device cpu|cuda] [--repeat 3]
+    python benchmarks/metric_speed.py [--device cpu|cuda] [--threads 1] [--repeat 3]
 
 For each metric: the first pair of an image (reference features computed too) and
 later pairs of the same image (LPIPS and DISTS reuse the reference's features, as a
@@ -38,10 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (a sweep uses 1 per process)")
     args = parser.parse_args()
-    metrics.prepare_torch(threads=os.cpu_count() or 1, on=args.device)
+    metrics.prepare_torch(threads=args.threads, on=args.device)
     images = list(pairs())
-    print(f"{os.cpu_count()} CPU threads, device {args.device}; seconds per 768×512 image")
+    print(f"{args.threads} torch thread(s) of {os.cpu_count()} cores, device {args.device}; seconds per 768×512 image")
     print(f"{'metric':12s} {'first pair':>10s} {'same image':>10s}")
     for metric in metrics.available().values():
         metric.compute(*images[0])  # loads the model

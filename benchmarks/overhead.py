@@ -41,7 +41,7 @@ def plain_loop(items_file: str) -> None:
     codecs = load_codecs([REPO / "codecs"])
     store = ImageStore(tuple(spec["crop"]) if spec["crop"] else None)
     images = {i.name: i for i in resolve(spec["dataset"], spec["kodak_dir"]).images}
-    metrics.prepare_torch(threads=2)
+    metrics.prepare_torch(threads=1)  # as the plugin does
     metric_list = list(metrics.available().values())
     for codec_name, quality, image_name, runs in spec["items"]:
         codec, reference = codecs[codec_name], store.get(images[image_name])
