@@ -145,3 +145,11 @@ def test_the_readme_adapter_example_works(project):
     result.assert_outcomes(passed=6)
     record = json.loads((project.path / "out.json").read_text())["benchmarks"][0]["extra_info"]
     assert record["bit_exact"] is True and "encode/entropy" in record["timing"]
+
+
+def test_codecs_command_lists_grids_and_versions(capsys):
+    from pytest_codecbench.cli import main
+
+    assert main(["codecs", "--codec-dir", str(REPO / "codecs")]) == 0
+    out = capsys.readouterr().out
+    assert "jpeg-q5 jpeg-q10" in out and "libjpeg-turbo" in out and "jpegls-near0" in out

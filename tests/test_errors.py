@@ -117,3 +117,14 @@ def test_a_crop_larger_than_the_image_fails_naming_it(project):
     result = project.runpytest("--codecs", "png", "--crop", "512", "-rE")
     result.assert_outcomes(errors=2)
     assert "image imgs/img0.png is 192×176, smaller than the 512×512 crop" in result.stdout.str()
+
+
+def test_a_codec_whose_library_is_missing_skips_with_the_reason(project):
+    (project.path / "extra").mkdir()
+    (project.path / "extra" / "needs.py").write_text(
+        "from pytest_codecbench import Codec\n"
+        "CODECS = [Codec('needy', bytes, bytes, (1,), requires=('no_such_codec_module',))]\n"
+    )
+    result = project.runpytest("--codec-dir", "extra", "--codecs", "needy,png", "-rs")
+    result.assert_outcomes(passed=2, skipped=2)
+    assert "codec 'needy' needs the module 'no_such_codec_module', which does not import" in result.stdout.str()
