@@ -115,13 +115,14 @@ class _ReferenceCache:
     def __init__(self, size: int = 2):
         self.size, self.entries = size, {}
 
-    def get(self, image: np.ndarray, compute):
-        key = (image.shape, hashlib.blake2b(image.tobytes(), digest_size=16).digest())
+    def pair(self, features, reference: np.ndarray, decoded: np.ndarray, device):
+        """``features`` of the reference (kept for the next items of that image) and of ``decoded``."""
+        key = (reference.shape, hashlib.blake2b(reference.tobytes(), digest_size=16).digest())
         if key not in self.entries:
             if len(self.entries) >= self.size:
                 self.entries.pop(next(iter(self.entries)))
-            self.entries[key] = compute()
-        return self.entries[key]
+            self.entries[key] = features(_to_unit(reference, device))
+        return self.entries[key], features(_to_unit(decoded, device))
 
 
 class LPIPS:
@@ -153,8 +154,7 @@ class LPIPS:
         import torch
 
         with torch.inference_mode():
-            ref = self.references.get(reference, lambda: self._features(_to_unit(reference, self.device)))
-            dec = self._features(_to_unit(decoded, self.device))
+            ref, dec = self.references.pair(self._features, reference, decoded, self.device)
             total = sum(
                 torch.nn.functional.conv2d((r - d) ** 2, head).mean(dim=(2, 3))
                 for r, d, head in zip(ref, dec, self.heads, strict=True)
@@ -205,8 +205,7 @@ class DISTS:
 
         c1 = c2 = 1e-6
         with torch.inference_mode():
-            ref = self.references.get(reference, lambda: self._features(_to_unit(reference, self.device)))
-            dec = self._features(_to_unit(decoded, self.device))
+            ref, dec = self.references.pair(self._features, reference, decoded, self.device)
             structure = texture = 0
             for x, y, alpha, beta in zip(ref, dec, self.alpha, self.beta, strict=True):
                 x_mean, y_mean = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)

@@ -29,6 +29,11 @@ def _stage_ms(item: Item, stage: str) -> float | None:
     return timing["wall_median_s"] * 1e3 if timing else None
 
 
+def _mps(item: Item, stage: str) -> float:
+    """Megapixels per second of one item's stage."""
+    return item.pixels / 1e3 / _stage_ms(item, stage)
+
+
 def _points(group: Group) -> dict[tuple[str, str], list[Item]]:
     points = defaultdict(list)
     for item in group.items.values():
@@ -45,7 +50,7 @@ def rd_rows(group: Group) -> list[dict]:
             row[column] = _mean([i.record["metrics"].get(column) for i in items])
         for stage in ("encode", "decode"):
             row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items)
-            row[f"{stage}_mps"] = statistics.median(i.pixels / 1e3 / _stage_ms(i, stage) for i in items)
+            row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
         rows.append(row)
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
 
@@ -75,7 +80,7 @@ def complexity_rows(group: Group) -> list[dict]:
             {f"{s}_ms": statistics.median(_stage_ms(i, s) for i in items if s in i.record["timing"]) for s in stages}
         )
         for stage in ("encode", "decode"):
-            row[f"{stage}_mps"] = statistics.median(i.pixels / 1e3 / _stage_ms(i, stage) for i in items)
+            row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
         counts = sorted({key for i in items for key in i.record.get("complexity", {})})
         row.update({key: statistics.median(i.record["complexity"][key] for i in items) for key in counts})
         rows.append(row)
