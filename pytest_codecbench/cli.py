@@ -1,4 +1,5 @@
-"""The ``codecbench`` command: ``report`` turns JSON into results; ``codecs`` lists the codecs."""
+"""The ``codecbench`` command: ``report`` turns JSON into results; ``codecs`` lists the codecs;
+``weights`` lists (and fetches) the pretrained checkpoints of learned codecs."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from .codec import CodecError, load_codecs
+from .codec import CodecError, load_codecs, no_weights
+
+
+def _codecs(args):
+    try:
+        return load_codecs([Path(d) for d in args.codec_dir])
+    except CodecError as error:
+        print(f"codecbench: {error}", file=sys.stderr)
+        return None
 
 
 def list_codecs(args) -> int:
-    try:
-        codecs = load_codecs([Path(d) for d in args.codec_dir])
-    except CodecError as error:
-        print(f"codecbench: {error}", file=sys.stderr)
+    codecs = _codecs(args)
+    if codecs is None:
         return 2
     for codec in codecs.values():
         missing = codec.missing_requirement()
@@ -22,6 +29,38 @@ def list_codecs(args) -> int:
         kind = "lossless" if codec.lossless else "lossy"
         print(f"{codec.name:20s} {kind:8s} {codec.description}\n{'':29s}{grid}\n{'':29s}{state}")
     return 0
+
+
+def list_weights(args) -> int:
+    """One line per checkpoint: present, missing or corrupt, and where; exit 1 if any is not present."""
+    codecs = _codecs(args)
+    if codecs is None:
+        return 2
+    from .weights import MISSING, PRESENT, hub_dir
+
+    print(f"torch.hub cache: {hub_dir()}")
+    problems = 0
+    for codec in codecs.values():
+        if codec.weights is no_weights:
+            continue
+        missing = codec.missing_requirement()
+        if missing:
+            print(f"{codec.name}: cannot list its weights: {missing}")
+            problems += 1
+            continue
+        for quality in codec.qualities:
+            for checkpoint in codec.weights(quality):
+                state, detail = checkpoint.status()
+                if state == MISSING and args.download:
+                    try:
+                        checkpoint.fetch()
+                    except Exception as error:
+                        detail += f"; download failed: {type(error).__name__}: {error}"
+                    else:
+                        state, detail = checkpoint.status()
+                problems += state != PRESENT
+                print(f"{codec.item_id(quality):28s} {state:8s} {detail if state != MISSING else checkpoint.url}")
+    return 1 if problems else 0
 
 
 def report(args) -> int:
@@ -50,8 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     codecs = commands.add_parser("codecs", help="list codecs, their default quality grid and library versions")
     codecs.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")
     codecs.set_defaults(run=list_codecs)
+    weights = commands.add_parser(
+        "weights", help="list learned codecs' pretrained checkpoints: present, missing or corrupt, and where"
+    )
+    weights.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")
+    weights.add_argument("--download", action="store_true", help="fetch missing checkpoints (hash-checked)")
+    weights.set_defaults(run=list_weights)
     args = parser.parse_args(argv)
-    if args.command == "codecs" and not args.codec_dir and Path("codecs").is_dir():
+    if args.command in ("codecs", "weights") and not args.codec_dir and Path("codecs").is_dir():
         args.codec_dir = ["codecs"]
     return args.run(args)
 

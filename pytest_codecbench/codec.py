@@ -14,12 +14,19 @@ from types import ModuleType
 
 import numpy as np
 
+from .torch_compat import import_torchvision
+from .weights import Checkpoint
+
 Quality = int | float | str
 ENTRY_POINT_GROUP = "codecbench.codecs"
 
 
 class CodecError(Exception):
     """A codec cannot be registered or selected as asked; the message says why."""
+
+
+def no_weights(quality: Quality) -> tuple[Checkpoint, ...]:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -30,6 +37,12 @@ class Codec:
     the complete bitstream; ``decode(bytes) -> array`` must reconstruct the image
     from those bytes alone. Either may time named sub-stages with
     ``pytest_codecbench.stage("name")``.
+
+    Learned codecs may also declare the pretrained ``weights`` a quality needs (fetched
+    and checked before its items run; its items skip, naming the file, when unavailable),
+    a ``complexity(quality, height, width)`` count (see ``complexity.count``; it must not
+    need the weights), and an ``estimate(image, quality)`` of labelled side values such as
+    the bpp predicted by the entropy model, computed once per item outside the timed runs.
     """
 
     name: str
@@ -41,6 +54,9 @@ class Codec:
     lossless: bool = False  # decode(encode(x)) must equal x bit for bit
     requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
     versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports
+    weights: Callable[[Quality], tuple[Checkpoint, ...]] = no_weights
+    complexity: Callable[[Quality, int, int], dict] | None = None
+    estimate: Callable[[np.ndarray, Quality], dict[str, float]] | None = None
     family: str = ""  # a pytest mark, e.g. "pillow"
     description: str = ""
     source: str = field(default="", compare=False)  # where it was registered
@@ -72,8 +88,11 @@ class Codec:
         """Import the modules the codec needs; say which one is missing, if any."""
         for module in self.requires:
             try:
-                importlib.import_module(module)
-            except ImportError as error:
+                if module == "torchvision":  # compressai, piq, … import it; see torch_compat
+                    import_torchvision()
+                else:
+                    importlib.import_module(module)
+            except (ImportError, RuntimeError) as error:
                 return f"codec {self.name!r} needs the module {module!r}, which does not import: {error}"
         return None
 

@@ -59,6 +59,15 @@ def _evaluate(where: str, codec: Codec, data, decoded, reference: np.ndarray, me
     return Measurement(data, decoded, 8 * len(data) / (width * height), values, timings, mismatch)
 
 
+def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality) -> dict | None:
+    if not codec.estimate:
+        return None
+    try:
+        return codec.estimate(reference, quality)
+    except Exception as error:
+        raise CodecFailure(f"{where}: estimate failed: {type(error).__name__}: {error}") from error
+
+
 def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics) -> Measurement:
     """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
     where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
@@ -87,10 +96,13 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
 
     try:
         result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
+        estimates = _estimate(where, codec, reference, quality)
     except Exception:
         benchmark.has_error = True  # keeps an incomplete record out of pytest-benchmark's JSON
         raise
     height, width = reference.shape[:2]
+    if estimates:
+        benchmark.extra_info["estimates"] = estimates
     benchmark.extra_info.update(
         {
             "width": width,

@@ -15,6 +15,7 @@ from . import __version__
 from .images import ImageError
 from .measure import Measurement, measure
 from .sweep import OPTIONS, Sweep
+from .weights import WeightsUnavailable
 
 SWEEP = pytest.StashKey[Sweep]()
 MEASURED = pytest.StashKey[Measurement]()
@@ -92,11 +93,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
         + ([getattr(pytest.mark, c.family)] if c.family else [])
         for c in sweep.selected
     }
+    counting = "flops" in metafunc.fixturenames  # complexity items: codecs that can be counted
     params = [
         pytest.param(
             codec.name, quality, image.name, id=f"{codec.item_id(quality)}-{image.name}", marks=marks[codec.name]
         )
         for codec, quality, image in sweep.items()
+        if codec.complexity or not counting
     ]
     metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))
 
@@ -137,11 +140,28 @@ def _time_in_worker(benchmark, request) -> None:
 @pytest.fixture
 def measurement(request, benchmark, codec, quality, image, reference) -> Measurement:
     """Encode and decode, timed over pytest-benchmark's rounds, then the metrics."""
+    try:
+        for checkpoint in codec.weights(quality):
+            checkpoint.ensure()
+    except WeightsUnavailable as error:
+        pytest.skip(f"{codec.item_id(quality)}: {error}")
     if _is_worker(request.config):
         _time_in_worker(benchmark, request)
     result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result
+
+
+@pytest.fixture
+def flops(request, benchmark, codec, quality, image, reference) -> dict:
+    """fvcore's count of a torch-based codec's encoder and decoder at this quality and image
+    size (see ``complexity.count``); needs no weights. Its item's benchmark time is the count's."""
+    if _is_worker(request.config):
+        _time_in_worker(benchmark, request)
+    height, width = reference.shape[:2]
+    counted = benchmark.pedantic(codec.complexity, (quality, height, width), rounds=1, iterations=1)
+    benchmark.extra_info.update({"width": width, "height": height, **counted})
+    return counted
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -11,27 +12,42 @@ _active: ContextVar[tuple[StageTimer, str] | None] = ContextVar("codecbench_stag
 
 
 @contextmanager
-def stage(name: str):
+def stage(name: str, sync: Callable[[], None] | None = None):
     """Time a named stage; nested stages are named ``outer/inner``.
 
     Outside a measured round trip this does nothing, so codecs may call it freely.
-    CPU time is the process's (all threads), wall time is ``perf_counter``.
+    CPU time is the process's (all threads), wall time is ``perf_counter``. ``sync``
+    (e.g. ``torch.cuda.synchronize``) is called before each clock reading, so that work
+    queued on an accelerator is counted in the stage that queued it.
     """
     active = _active.get()
     if active is None:
         yield
         return
     timer, prefix = active
-    path = f"{prefix}/{name}" if prefix else name
-    token = _active.set((timer, path))
+    token = _active.set((timer, f"{prefix}/{name}" if prefix else name))
+    if sync:
+        sync()
     wall, cpu = time.perf_counter(), time.process_time()
     try:
         yield
     finally:
+        if sync:
+            sync()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         _active.reset(token)
-        old_wall, old_cpu = timer.current.get(path, (0.0, 0.0))
-        timer.current[path] = (old_wall + wall, old_cpu + cpu)
+        record(name, wall, cpu)
+
+
+def record(name: str, wall: float, cpu: float) -> None:
+    """Add time measured by other means (e.g. module hooks) to stage ``name`` of the current run."""
+    active = _active.get()
+    if active is None:
+        return
+    timer, prefix = active
+    path = f"{prefix}/{name}" if prefix else name
+    old_wall, old_cpu = timer.current.get(path, (0.0, 0.0))
+    timer.current[path] = (old_wall + wall, old_cpu + cpu)
 
 
 class StageTimer:

@@ -1,5 +1,8 @@
 """Fixtures for the plugin's own tests: a throwaway pytest project with the real codecs."""
 
+import functools
+import http.server
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,8 @@ from pytest_codecbench import metrics
 # pytester's in-process runs forget modules first imported inside them, and torch
 # cannot be imported twice in one process: import what the metrics need up front.
 metrics.prepare_torch(threads=2)
+import compressai.zoo  # noqa: E402, F401
+import fvcore.nn  # noqa: E402, F401
 import piq  # noqa: E402, F401
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,3 +46,15 @@ def project(pytester):
     for i in range(2):
         Image.fromarray(photo_like(192, 176, i)).save(pytester.path / "imgs" / f"img{i}.png")
     return pytester
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A static HTTP server on 127.0.0.1 serving tmp_path/www."""
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()

@@ -1,27 +1,11 @@
 """Kodak: fetched once from a server and verified, or read from an existing copy."""
 
-import functools
-import http.server
-import threading
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import SHARED_KODAK, photo_like
 from pytest_codecbench import images
-
-
-@pytest.fixture
-def server(tmp_path):
-    """A static HTTP server on 127.0.0.1 serving tmp_path/www."""
-    root = tmp_path / "www"
-    root.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield root, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
 
 
 @pytest.fixture

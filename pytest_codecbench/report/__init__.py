@@ -10,7 +10,7 @@ from .files import markdown, write_csv
 from .load import Group, ReportError, merge
 from .page import leaderboard
 from .plots import rd_plots
-from .tables import AVERAGING, bd_rows, complexity_rows, image_rows, rd_rows
+from .tables import AVERAGING, bd_rows, complexity_rows, count_rows, image_rows, rd_rows
 
 __all__ = ["ReportError", "build", "write_group"]
 
@@ -21,6 +21,8 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
     write_csv(folder / "rd.csv", rd)
     write_csv(folder / "per-image.csv", image_rows(group))
     write_csv(folder / "complexity.csv", complexity)
+    counts = count_rows(group)
+    write_csv(folder / "flops.csv", counts)
     try:
         bd = bd_rows(group, anchor, method)
         write_csv(folder / "bd-rate.csv", bd)
@@ -28,7 +30,7 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
     except ValueError as error:  # the anchor is not in this group
         bd, bd_text = [], f"No BD-rate: {error}\n"
         print(f"codecbench report: {group.name}: {error}", file=sys.stderr)
-    plots = rd_plots(group, rd, folder, log_bpp)
+    plots = rd_plots(group, rd, folder, log_bpp) if rd else []
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     (folder / "README.md").write_text(
@@ -37,9 +39,22 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
         f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
         f"## BD-rate against {anchor} ({method})\n\n{bd_text}\n"
         f"## Complexity\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(complexity)}\n"
+        + (_counts_section(counts) if counts else "")
         + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
     )
-    (folder / "index.html").write_text(leaderboard(group, rd, bd, complexity, anchor, plots, command))
+    (folder / "index.html").write_text(leaderboard(group, rd, bd, complexity, counts, anchor, plots, command))
+
+
+def _counts_section(counts: list[dict]) -> str:
+    table = [{k: v for k, v in row.items() if k not in ("not_counted", "counter")} for row in counts]
+    skipped = {row["codec"]: row["not_counted"] for row in counts}
+    return (
+        f"## Multiply-adds and parameters\n\nCounted by {counts[0]['counter']} on each image's size; kMAC/pixel "
+        "per pixel of the original image. Operators fvcore did not count (listed per codec below) are not in "
+        f"these totals.\n\n{markdown(table)}\n"
+        + "".join(f"- {codec}: {ops or 'none'}\n" for codec, ops in skipped.items())
+        + "\n"
+    )
 
 
 def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", log_bpp: bool = False) -> int:
@@ -54,5 +69,6 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
         return 2
     for group in groups:
         write_group(group, out / group.name, anchor, method, log_bpp, command)
-        print(f"codecbench report: {len(group.items)} items -> {out / group.name}")
+        counted = f" and {len(group.counts)} complexity items" if group.counts else ""
+        print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
     return 1 if errors else 0

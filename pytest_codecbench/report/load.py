@@ -40,6 +40,7 @@ class Group:
     metrics: dict[str, dict] = field(default_factory=dict)  # column -> label, higher_is_better, bd_rate
     codecs: dict[str, dict] = field(default_factory=dict)  # codec -> description, versions, lossless
     items: dict[tuple, Item] = field(default_factory=dict)
+    counts: dict[tuple, Item] = field(default_factory=dict)  # complexity items (test_flops): MACs, parameters
     sources: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
     python: str = ""
@@ -71,7 +72,7 @@ def read_report(path: Path) -> dict:
         raise ReportError(f"{path}: a pytest-benchmark report, but not written by codecbench (no 'codecbench' key)")
     for bench in data["benchmarks"]:
         params, info = bench.get("params") or {}, bench.get("extra_info") or {}
-        if not {"codec", "quality", "image"} <= set(params) or "bpp" not in info:
+        if not {"codec", "quality", "image"} <= set(params) or not {"bpp", "complexity"} & set(info):
             raise ReportError(f"{path}: benchmark {bench.get('name')!r} is not a codecbench item")
     return data
 
@@ -102,9 +103,10 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
         for bench in data["benchmarks"]:
             params = bench["params"]
             item = Item(params["codec"], params["quality"], params["image"], bench["extra_info"])
-            replaced += (item.codec, str(item.quality), item.image) in group.items
-            group.items[item.codec, str(item.quality), item.image] = item
+            items = group.items if "bpp" in item.record else group.counts
+            replaced += (item.codec, str(item.quality), item.image) in items
+            items[item.codec, str(item.quality), item.image] = item
         if replaced:
             warnings.warn(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept",
                           stacklevel=2)  # fmt: skip
-    return [g for g in groups.values() if g.items], errors
+    return [g for g in groups.values() if g.items or g.counts], errors

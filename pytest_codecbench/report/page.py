@@ -47,8 +47,19 @@ def _cell(value, text: bool = False) -> str:
     return f'<td data-v="{escape(fmt(value))}"{" class=text" if text else ""}>{shown}</td>'
 
 
-def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor: str,
-                plots: list[Path], command: str) -> str:  # fmt: skip
+def _table(rows: list[dict]) -> str:
+    """A sortable table of rows of dicts (the CSV's columns)."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    body = "".join(
+        "<tr>" + "".join(_cell(row.get(c), not isinstance(row.get(c), (int, float))) for c in columns) + "</tr>"
+        for row in rows
+    )
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], counts: list[dict],
+                anchor: str, plots: list[Path], command: str) -> str:  # fmt: skip
     bd_by_codec = {row["codec"]: row for row in bd}
     speed = {row["codec"]: row for row in complexity}
     bd_columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
@@ -99,6 +110,7 @@ RD curves; lossless codecs have no BD-rate. MP/s: median over the codec's items.
 {"<p class=note>Flagged BD values: " + "<br>".join(notes) + "</p>" if notes else ""}
 <h2>Rate–distortion</h2>
 {"".join(figures)}
+{"<h2>Multiply-adds and parameters (fvcore)</h2>" + _table(counts) if counts else ""}
 <h2>Library versions</h2>
 <table><thead><tr><th>codec</th><th>versions</th></tr></thead><tbody>{versions}</tbody></table>
 <script>{SCRIPT}</script>

@@ -46,6 +46,9 @@ def rd_rows(group: Group) -> list[dict]:
     rows = []
     for (codec, quality), items in _points(group).items():
         row = {"codec": codec, "quality": quality, "images": len(items), "bpp": _mean([i.record["bpp"] for i in items])}
+        estimates = [i.record["estimates"]["bpp_likelihood"] for i in items if "estimates" in i.record]
+        if estimates:
+            row["bpp_likelihood"] = _mean(estimates)  # the entropy model's prediction, next to the real bpp
         for column in group.metrics:
             row[column] = _mean([i.record["metrics"].get(column) for i in items])
         for stage in ("encode", "decode"):
@@ -68,7 +71,7 @@ def image_rows(group: Group) -> list[dict]:
 
 
 def complexity_rows(group: Group) -> list[dict]:
-    """Per codec: the median over all its items of every timed stage, and any complexity counts it reports."""
+    """Per codec: the median over all its items of every timed stage."""
     by_codec = defaultdict(list)
     for item in group.items.values():
         by_codec[item.codec].append(item)
@@ -81,10 +84,40 @@ def complexity_rows(group: Group) -> list[dict]:
         )
         for stage in ("encode", "decode"):
             row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
-        counts = sorted({key for i in items for key in i.record.get("complexity", {})})
-        row.update({key: statistics.median(i.record["complexity"][key] for i in items) for key in counts})
         rows.append(row)
     return rows
+
+
+def count_rows(group: Group) -> list[dict]:
+    """Per codec and quality: fvcore's counts (median over images, which differ only in size),
+    and the operators it did not count."""
+    points = defaultdict(list)
+    for item in group.counts.values():
+        points[item.codec, str(item.quality)].append(item)
+    rows = []
+    for (codec, quality), items in points.items():
+        row = {"codec": codec, "quality": quality, "images": len(items)}
+        for part in ("encoder", "decoder"):
+            row[f"{part}_kmacs_per_pixel"] = statistics.median(
+                i.record["complexity"][f"{part}_kmacs_per_pixel"] for i in items
+            )
+            row[f"{part}_gmacs"] = statistics.median(i.record["complexity"][f"{part}_macs"] for i in items) / 1e9
+            row[f"{part}_params"] = statistics.median(i.record["complexity"][f"{part}_params"] for i in items)
+        skipped = defaultdict(set)
+        for item in items:
+            for part, ops in item.record["not_counted"].items():
+                skipped[part].update(ops)
+        row["not_counted"] = "; ".join(f"{part}: {', '.join(sorted(ops))}" for part, ops in skipped.items() if ops)
+        row["counter"] = items[0].record["counter"]
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["codec"], _number(r["quality"])))
+
+
+def _number(quality: str):
+    try:
+        return float(quality)
+    except ValueError:
+        return quality
 
 
 def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:

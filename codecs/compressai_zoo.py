@@ -1,0 +1,190 @@
+"""CompressAI's pretrained image codecs: real rANS bitstreams, per-stage timing, fvcore counts.
+
+One codec per architecture and training metric, named ``<architecture>-<metric>``
+(``mbt2018-mean-mse``, ``cheng2020-attn-ms-ssim``); the quality is the zoo's index,
+1 = lowest rate. Weights come from CompressAI's zoo through torch.hub's cache.
+
+Bitstream: a 9-byte header (quality: uint8; image height and width, latent shape:
+uint16 each), then the string of every latent (y, then z for the hyperprior models),
+each but the last preceded by its length (uint32). ``decode`` needs nothing else.
+
+As in CompressAI's own evaluation (``compressai.utils.eval_model``) the image is padded
+with zeros to a multiple of 64 (six stride-2 stages), centred, and the reconstruction is
+cropped back; on CUDA cuDNN is made deterministic so that the decoder's entropy
+parameters match the encoder's. Torch runs with the sweep's one thread per process.
+"""
+
+import struct
+from functools import cache, lru_cache, partial
+
+from pytest_codecbench import Codec, complexity, stage
+from pytest_codecbench.torch_codec import device, split_stage, synchronizer, to_image, to_tensor
+from pytest_codecbench.torch_compat import import_torchvision
+from pytest_codecbench.weights import Checkpoint
+
+# architecture -> (qualities with pretrained weights for both metrics, description);
+# a test checks these grids against compressai.zoo.image.model_urls.
+ARCHITECTURES = {
+    "bmshj2018-factorized": (8, "Ballé et al. 2018, factorized prior"),
+    "bmshj2018-hyperprior": (8, "Ballé et al. 2018, scale hyperprior"),
+    "mbt2018-mean": (8, "Minnen et al. 2018, mean-scale hyperprior"),
+    "mbt2018": (8, "Minnen et al. 2018, joint autoregressive and hierarchical priors"),
+    "cheng2020-anchor": (6, "Cheng et al. 2020, anchor (residual blocks, autoregressive context)"),
+    "cheng2020-attn": (6, "Cheng et al. 2020, with attention modules"),
+}
+METRICS = ("mse", "ms-ssim")
+PAD = 64
+HEADER = struct.Struct(">BHHHH")
+LENGTH = struct.Struct(">I")
+
+
+AUTOREGRESSIVE = ("mbt2018", "cheng2020-anchor", "cheng2020-attn")
+
+
+def _analysis(architecture: str) -> tuple[str, ...]:
+    return ("g_a",) if architecture == "bmshj2018-factorized" else ("g_a", "h_a")
+
+
+def _parts(architecture: str) -> dict[str, tuple[str, ...]]:
+    """The submodules each side runs: the encoder also runs the hyper-synthesis (and the
+    context model) to get the entropy parameters of y, the decoder runs them to decode it."""
+    if architecture == "bmshj2018-factorized":
+        return {"encoder": ("g_a",), "decoder": ("g_s",)}
+    context = ("context_prediction", "entropy_parameters") if architecture in AUTOREGRESSIVE else ()
+    return {"encoder": ("g_a", "h_a", "h_s", *context), "decoder": ("h_s", *context, "g_s")}
+
+
+def _zoo():
+    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.torch_compat
+    import compressai.zoo
+
+    return compressai.zoo
+
+
+@lru_cache(maxsize=2)  # items run quality by quality: keep the current model, not the whole zoo
+def _model(architecture: str, metric: str, quality: int, on: str):
+    import torch
+
+    if on.startswith("cuda"):
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    model = _zoo().image_models[architecture](quality=quality, metric=metric, pretrained=True, progress=False)
+    return model.eval().to(on)
+
+
+def _padding(height: int, width: int):
+    from compressai.ops import compute_padding
+
+    return compute_padding(height, width, min_div=PAD)  # (pad, unpad), as F.pad takes them
+
+
+def _padded(image, on: str):
+    import torch.nn.functional as F
+
+    return F.pad(to_tensor(image, on), _padding(*image.shape[:2])[0], mode="constant", value=0)
+
+
+def encode(architecture: str, metric: str, image, quality: int) -> bytes:
+    import torch
+
+    on = device()
+    sync = synchronizer(on)
+    model = _model(architecture, metric, quality, on)
+    height, width = image.shape[:2]
+    if max(height, width) > 0xFFFF:
+        raise ValueError(f"{width}x{height}: the header holds sizes up to 65535")
+    with torch.no_grad():
+        with stage("to-tensor", sync):
+            x = _padded(image, on)
+        with split_stage(model, _analysis(architecture), "analysis", "entropy-encoding", sync):
+            out = model.compress(x)
+    with stage("pack"):
+        strings = [latent[0] for latent in out["strings"]]  # batch of one
+        lengths = b"".join(LENGTH.pack(len(s)) for s in strings[:-1])
+        return HEADER.pack(quality, height, width, *out["shape"]) + lengths + b"".join(strings)
+
+
+def decode(architecture: str, metric: str, data: bytes):
+    import torch
+    import torch.nn.functional as F
+
+    with stage("unpack"):
+        quality, height, width, *shape = HEADER.unpack_from(data)
+        count = 1 if architecture == "bmshj2018-factorized" else 2
+        lengths = [LENGTH.unpack_from(data, HEADER.size + LENGTH.size * i)[0] for i in range(count - 1)]
+        start = HEADER.size + LENGTH.size * (count - 1)
+        strings = []
+        for length in [*lengths, len(data) - start - sum(lengths)]:
+            strings.append([data[start : start + length]])
+            start += length
+    on = device()
+    sync = synchronizer(on)
+    model = _model(architecture, metric, quality, on)
+    with torch.no_grad():
+        with split_stage(model, ("g_s",), "synthesis", "entropy-decoding", sync):
+            x_hat = model.decompress(strings, shape)["x_hat"]
+        with stage("to-image", sync):
+            return to_image(F.pad(x_hat, _padding(height, width)[1]))
+
+
+def estimate(architecture: str, metric: str, image, quality: int) -> dict[str, float]:
+    """The bpp the entropy model predicts: -log2 of the likelihoods of the quantised latents
+    in the model's forward pass (what CompressAI calls entropy estimation)."""
+    import torch
+
+    on = device()
+    model = _model(architecture, metric, quality, on)
+    with torch.no_grad():
+        likelihoods = model(_padded(image, on))["likelihoods"]
+    bits = sum(float(-torch.log2(values).sum()) for values in likelihoods.values())
+    return {"bpp_likelihood": bits / (image.shape[0] * image.shape[1])}
+
+
+def count(architecture: str, metric: str, quality: int, height: int, width: int) -> dict:
+    config = _zoo().image.cfgs[architecture][quality]  # (N, M): MSE and MS-SSIM models share it
+    return _count(architecture, config, height, width)
+
+
+@cache
+def _count(architecture: str, config: tuple, height: int, width: int) -> dict:
+    """fvcore on the forward pass of a randomly initialised model: counts do not depend on
+    weights. For the autoregressive models the forward pass runs the context model as one
+    masked convolution; the sequential coder does the same multiply-adds position by position."""
+    import torch
+
+    model = _zoo().image.model_architectures[architecture](*config).eval()
+    pad = _padding(height, width)[0]
+    x = torch.zeros(1, 3, height + pad[2] + pad[3], width + pad[0] + pad[1])
+    with torch.no_grad():
+        return complexity.count(model, (x,), _parts(architecture), height * width)
+
+
+def weights(architecture: str, metric: str, quality: int) -> tuple[Checkpoint, ...]:
+    return (Checkpoint(_zoo().image.model_urls[architecture][metric][quality]),)
+
+
+def versions() -> dict[str, str]:
+    import compressai
+    import torch
+
+    coder = compressai.get_entropy_coder()
+    return {"compressai": compressai.__version__, "entropy coder": coder, "torch": torch.__version__}
+
+
+CODECS = [
+    Codec(
+        name=f"{architecture}-{metric}",
+        encode=partial(encode, architecture, metric),
+        decode=partial(decode, architecture, metric),
+        qualities=tuple(range(1, top + 1)),
+        requires=("torchvision", "compressai"),
+        versions=versions,
+        weights=partial(weights, architecture, metric),
+        complexity=partial(count, architecture, metric),
+        estimate=partial(estimate, architecture, metric),
+        family="compressai",
+        description=f"CompressAI zoo: {about}, trained for {metric.upper()}",
+    )
+    for architecture, (top, about) in ARCHITECTURES.items()
+    for metric in METRICS
+]

@@ -1,0 +1,216 @@
+"""CompressAI's zoo: real bitstreams, weights from torch.hub's cache, fvcore counts.
+
+No pretrained weights can be downloaded here, so the tests write generated checkpoints
+(randomly initialised models of the zoo's architectures, entropy tables updated) into a
+temporary TORCH_HOME under zoo-style names, and every zoo URL points at a closed port on
+127.0.0.1: the adapter's real loading path (compressai.zoo with pretrained=True, reading
+torch.hub's cache) runs unchanged.
+"""
+
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+
+import compressai.zoo
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from fvcore.nn import FlopCountAnalysis
+from PIL import Image
+
+from conftest import REPO, SHARED_KODAK, photo_like
+from pytest_codecbench import weights
+from pytest_codecbench.codec import load_codecs
+from pytest_codecbench.torch_codec import to_image
+
+ZOO = compressai.zoo.image
+UNREACHABLE = "http://127.0.0.1:9/"
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty TORCH_HOME, and zoo URLs that cannot be reached."""
+    home = tmp_path / "torch"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+    monkeypatch.setattr(weights, "_failed", {})
+    for table in (t for by_metric in ZOO.model_urls.values() for t in by_metric.values()):
+        for quality, url in table.items():
+            monkeypatch.setitem(table, quality, UNREACHABLE + os.path.basename(url))
+    return home
+
+
+def generate(monkeypatch, architecture: str, metric: str, quality: int) -> Path:
+    """A generated checkpoint in the hub cache, named by its own hash, and the zoo pointed at it."""
+    torch.manual_seed(quality)
+    model = ZOO.model_architectures[architecture](*ZOO.cfgs[architecture][quality])
+    model.update(force=True)
+    folder = weights.hub_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = folder / "scratch"
+    torch.save(model.state_dict(), scratch)
+    digest = hashlib.sha256(scratch.read_bytes()).hexdigest()
+    path = folder / f"{architecture}-{metric}-{quality}-{digest[:8]}.pth.tar"
+    scratch.rename(path)
+    monkeypatch.setitem(ZOO.model_urls[architecture][metric], quality, UNREACHABLE + path.name)
+    return path
+
+
+@pytest.fixture
+def zoo_codecs():
+    codecs = load_codecs([REPO / "codecs"])
+    return codecs, sys.modules[codecs["mbt2018-mse"].encode.func.__module__]
+
+
+def test_names_and_grids_follow_the_zoo(project, zoo_codecs):
+    codecs, adapter = zoo_codecs
+    for architecture, (top, _) in adapter.ARCHITECTURES.items():
+        for metric in ("mse", "ms-ssim"):
+            assert sorted(ZOO.model_urls[architecture][metric]) == list(codecs[f"{architecture}-{metric}"].qualities)
+            assert list(range(1, top + 1)) == sorted(ZOO.model_urls[architecture][metric])
+    project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
+    for expression, prefixes, count in [
+        ("mbt2018-mean and mse", ("mbt2018-mean-mse-q",), 8 * 2 * 2),
+        ("cheng2020", ("cheng2020-anchor-mse-q", "cheng2020-anchor-ms-ssim-q", "cheng2020-attn-m"), 4 * 6 * 2 * 2),
+    ]:
+        result = project.runpytest("--collect-only", "-q", "-k", expression)
+        ids = [line.split("[", 1)[1] for line in result.outlines if "::test_" in line]
+        assert len(ids) == count and all(i.startswith(prefixes) for i in ids), (expression, ids[:5])
+
+
+ARCHITECTURES = ["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean", "mbt2018", "cheng2020-anchor"]
+
+
+@pytest.mark.parametrize("architecture", [*ARCHITECTURES, "cheng2020-attn"])
+def test_the_bytes_alone_decode_to_the_models_reconstruction(torch_home, monkeypatch, zoo_codecs, architecture):
+    codecs, adapter = zoo_codecs
+    generate(monkeypatch, architecture, "mse", 2)
+    codec = codecs[f"{architecture}-mse"]
+    image = photo_like(45, 70, 1)  # neither side a multiple of 64: padded, then cropped back
+    data = codec.encode(image, 2)
+    decoded = codec.decode(bytes(data))
+    model = adapter._model(architecture, "mse", 2, "cpu")
+    crop = adapter._padding(70, 45)[1]
+    with torch.no_grad():
+        if architecture in adapter.AUTOREGRESSIVE:
+            # forward() quantises y as round(y), the coder as round(y - mean) + mean with means
+            # from the causal context: compare with the coder's own in-memory round trip.
+            coded = model.compress(adapter._padded(image, "cpu"))
+            expected = model.decompress(coded["strings"], coded["shape"])["x_hat"]
+        else:
+            expected = model(adapter._padded(image, "cpu"))["x_hat"]
+    np.testing.assert_array_equal(decoded, to_image(F.pad(expected, crop)))
+
+
+@pytest.mark.parametrize("size", [(1, 1), (64, 64), (63, 65), (130, 67)])
+def test_any_image_size_round_trips(torch_home, monkeypatch, zoo_codecs, size):
+    codecs, _ = zoo_codecs
+    generate(monkeypatch, "mbt2018-mean", "ms-ssim", 1)
+    image = photo_like(*size, seed=3)
+    decoded = codecs["mbt2018-mean-ms-ssim"].decode(codecs["mbt2018-mean-ms-ssim"].encode(image, 1))
+    assert decoded.shape == image.shape and decoded.dtype == np.uint8
+
+
+@pytest.mark.parametrize("architecture", ["bmshj2018-factorized", "mbt2018-mean", "mbt2018"])
+def test_bpp_from_bytes_is_within_a_few_percent_of_the_estimate(torch_home, monkeypatch, zoo_codecs, architecture):
+    codecs, _ = zoo_codecs
+    generate(monkeypatch, architecture, "mse", 3)
+    codec = codecs[f"{architecture}-mse"]
+    image = np.asarray(Image.open(SHARED_KODAK / "kodim05.png").convert("RGB"))[:256, :256]
+    bpp = 8 * len(codec.encode(image, 3)) / image.shape[0] / image.shape[1]
+    estimate = codec.estimate(image, 3)["bpp_likelihood"]
+    assert abs(bpp / estimate - 1) < 0.05, (bpp, estimate)
+
+
+def test_a_sweep_with_weights_records_stages_estimates_and_counts(project, torch_home, monkeypatch):
+    generate(monkeypatch, "mbt2018-mean", "mse", 1)
+    generate(monkeypatch, "mbt2018", "ms-ssim", 1)
+    project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
+    result = project.runpytest(
+        "--codecs=mbt2018-mean-mse,mbt2018-ms-ssim", "--qualities=1", "--benchmark-json=out.json"
+    )
+    result.assert_outcomes(passed=8)
+    records = json.loads((project.path / "out.json").read_text())["benchmarks"]
+    rd = [r["extra_info"] for r in records if r["name"].startswith("test_rd")]
+    assert len(rd) == 4
+    for info in rd:
+        assert {"encode/analysis", "encode/entropy-encoding", "decode/entropy-decoding", "decode/synthesis"} <= set(
+            info["timing"]
+        )
+        assert info["estimates"]["bpp_likelihood"] > 0 and info["bpp"] == 8 * info["bytes"] / (192 * 176)
+    from pytest_codecbench.report import build
+
+    assert build([project.path / "out.json"], project.path / "results", anchor="mbt2018-mean-mse") == 0
+    (folder,) = (project.path / "results").iterdir()
+    assert "bpp_likelihood" in (folder / "rd.csv").read_text().splitlines()[0]
+    assert len((folder / "flops.csv").read_text().splitlines()) == 1 + 2
+
+
+def _direct_fvcore(architecture: str, quality: int, height: int, width: int) -> tuple[int, int]:
+    """Encoder and decoder MACs from fvcore run on each module with its own input."""
+    model = ZOO.model_architectures[architecture](*ZOO.cfgs[architecture][quality]).eval()
+    total = lambda module, *inputs: FlopCountAnalysis(module, inputs).unsupported_ops_warnings(False).total()  # noqa: E731
+    with torch.no_grad():
+        x = torch.zeros(1, 3, height, width)
+        y = model.g_a(x)
+        z = model.h_a(y)
+        params = model.h_s(z)
+        common = total(model.h_s, z)
+        if architecture == "mbt2018":
+            context = model.context_prediction(y)
+            common += total(model.context_prediction, y)
+            common += total(model.entropy_parameters, torch.cat((params, context), dim=1))
+        return total(model.g_a, x) + total(model.h_a, y) + common, common + total(model.g_s, y)
+
+
+def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(project, torch_home):
+    project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
+    result = project.runpytest(
+        "--codecs=bmshj2018-hyperprior-mse,mbt2018-mse", "--qualities=1,6", "--benchmark-json=out.json", "-rs"
+    )
+    result.assert_outcomes(passed=8, skipped=8)
+    cache = weights.hub_dir()
+    for architecture, quality in [("bmshj2018-hyperprior", 1), ("mbt2018", 6)]:
+        name = os.path.basename(ZOO.model_urls[architecture]["mse"][quality])
+        result.stdout.fnmatch_lines([f"*{architecture}-mse-q{quality}: weights missing: {name} is not in the "
+                                     f"torch.hub cache {cache}; downloading*"])  # fmt: skip
+    records = json.loads((project.path / "out.json").read_text())["benchmarks"]
+    assert len(records) == 8 and all(r["name"].startswith("test_flops") for r in records)
+    for record in records:
+        params, info = record["params"], record["extra_info"]
+        architecture = params["codec"].removesuffix("-mse")
+        encoder, decoder = _direct_fvcore(architecture, params["quality"], 192, 192)  # 192×176 padded to 64
+        assert info["complexity"]["encoder_macs"] == encoder and info["complexity"]["decoder_macs"] == decoder
+        assert info["complexity"]["encoder_kmacs_per_pixel"] == encoder / (192 * 176) / 1e3
+        assert "aten::pow" in info["not_counted"]["encoder"]  # GDN's square, not counted by fvcore
+
+
+def test_corrupt_missing_and_present_checkpoints(torch_home, monkeypatch, capsys):
+    from pytest_codecbench.cli import main
+
+    generate(monkeypatch, "bmshj2018-factorized", "mse", 1)
+    corrupt = weights.Checkpoint(ZOO.model_urls["bmshj2018-factorized"]["mse"][2])
+    corrupt.path.write_bytes(b"not a checkpoint")
+    with pytest.raises(weights.WeightsUnavailable, match=rf"weights corrupt: {corrupt.path} is corrupt: its SHA-256"):
+        corrupt.ensure()
+    assert main(["weights", "--codec-dir", str(REPO / "codecs")]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"torch.hub cache: {weights.hub_dir()}"
+    state = {line.split()[0]: line.split()[1] for line in lines[1:]}
+    assert state["bmshj2018-factorized-mse-q1"] == "present" and state["bmshj2018-factorized-mse-q2"] == "corrupt"
+    assert state["cheng2020-attn-ms-ssim-q6"] == "missing" and len(state) == 2 * (4 * 8 + 2 * 6)
+
+
+def test_a_download_is_hash_checked(torch_home, server):
+    root, url = server
+    payload = b"pretend weights"
+    good = f"model-{hashlib.sha256(payload).hexdigest()[:8]}.pth.tar"
+    (root / good).write_bytes(payload)
+    (root / "model-00000000.pth.tar").write_bytes(payload)
+    assert weights.Checkpoint(url + good).ensure().read_bytes() == payload
+    bad = weights.Checkpoint(url + "model-00000000.pth.tar")
+    with pytest.raises(weights.WeightsUnavailable, match=r"weights missing: .*invalid hash value"):
+        bad.ensure()
+    assert not bad.path.exists()
