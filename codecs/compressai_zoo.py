@@ -14,8 +14,10 @@ cropped back; on CUDA cuDNN is made deterministic so that the decoder's entropy
 parameters match the encoder's. Torch runs with the sweep's one thread per process.
 """
 
+import hashlib
 import struct
 from functools import cache, lru_cache, partial
+from pathlib import Path
 
 from pytest_codecbench import Codec, complexity, stage
 from pytest_codecbench.torch_codec import device, split_stage, synchronizer, to_image, to_tensor
@@ -157,6 +159,23 @@ def _count(architecture: str, config: tuple, height: int, width: int) -> dict:
     x = torch.zeros(1, 3, height + pad[2] + pad[3], width + pad[0] + pad[1])
     with torch.no_grad():
         return complexity.count(model, (x,), _parts(architecture), height * width)
+
+
+def generated_checkpoint(architecture: str, quality: int, folder: Path) -> Path:
+    """A stand-in for a zoo checkpoint where none can be downloaded (tests, speed runs): a
+    randomly initialised model of the architecture with its entropy tables updated, saved
+    in ``folder`` as torch.hub names files, ``<architecture>-<quality>-<sha256 prefix>.pth.tar``.
+    Point ``compressai.zoo.image.model_urls`` at that name to have the zoo load it."""
+    import torch
+
+    torch.manual_seed(quality)
+    model = _zoo().image.model_architectures[architecture](*_zoo().image.cfgs[architecture][quality])
+    model.update(force=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    scratch = folder / f".{architecture}-{quality}.partial"
+    torch.save(model.state_dict(), scratch)
+    digest = hashlib.sha256(scratch.read_bytes()).hexdigest()
+    return scratch.rename(folder / f"{architecture}-{quality}-{digest[:8]}.pth.tar")
 
 
 def weights(architecture: str, metric: str, quality: int) -> tuple[Checkpoint, ...]:

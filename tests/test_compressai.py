@@ -44,16 +44,9 @@ def torch_home(tmp_path, monkeypatch):
 
 def generate(monkeypatch, architecture: str, metric: str, quality: int) -> Path:
     """A generated checkpoint in the hub cache, named by its own hash, and the zoo pointed at it."""
-    torch.manual_seed(quality)
-    model = ZOO.model_architectures[architecture](*ZOO.cfgs[architecture][quality])
-    model.update(force=True)
-    folder = weights.hub_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    scratch = folder / "scratch"
-    torch.save(model.state_dict(), scratch)
-    digest = hashlib.sha256(scratch.read_bytes()).hexdigest()
-    path = folder / f"{architecture}-{metric}-{quality}-{digest[:8]}.pth.tar"
-    scratch.rename(path)
+    codecs = load_codecs([REPO / "codecs"])
+    adapter = sys.modules[codecs["mbt2018-mse"].encode.func.__module__]
+    path = adapter.generated_checkpoint(architecture, quality, weights.hub_dir())
     monkeypatch.setitem(ZOO.model_urls[architecture][metric], quality, UNREACHABLE + path.name)
     return path
 

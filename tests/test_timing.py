@@ -2,7 +2,10 @@
 
 import time
 
+import torch
+
 from pytest_codecbench.timing import StageTimer, stage
+from pytest_codecbench.torch_codec import split_stage
 
 
 def test_nested_stages_are_timed_per_run():
@@ -25,3 +28,26 @@ def test_nested_stages_are_timed_per_run():
 def test_stages_outside_a_measurement_do_nothing():
     with stage("anything"):
         pass
+
+
+class _Sleepy(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.g_a, self.g_s = torch.nn.Identity(), torch.nn.Identity()
+
+    def forward(self, x):
+        time.sleep(0.02)  # the model's own code, outside the hooked submodules
+        return self.g_s(self.g_a(x))
+
+
+def test_split_stage_times_hooked_modules_and_the_rest_with_sync():
+    model, syncs, timer = _Sleepy(), [], StageTimer()
+    model.g_a.register_forward_hook(lambda *args: time.sleep(0.03))  # inside g_a's call
+    split = split_stage(model, ("g_a",), "analysis", "entropy-encoding", sync=lambda: syncs.append(1))
+    with timer.run(), stage("encode"), split:
+        model(torch.zeros(1))
+    run = timer.runs[0]
+    assert 0.03 <= run["encode/analysis"][0] < 0.045
+    assert 0.02 <= run["encode/entropy-encoding"][0] < 0.035
+    assert len(syncs) == 4  # before and after the block, before and after g_a
+    assert len(model.g_a._forward_hooks) == 1 and not model.g_a._forward_pre_hooks  # hooks removed
