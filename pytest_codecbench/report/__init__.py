@@ -22,7 +22,8 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
     write_csv(folder / "per-image.csv", image_rows(group))
     write_csv(folder / "complexity.csv", complexity)
     counts = count_rows(group)
-    write_csv(folder / "flops.csv", counts)
+    if counts:
+        write_csv(folder / "flops.csv", counts)
     try:
         bd = bd_rows(group, anchor, method)
         write_csv(folder / "bd-rate.csv", bd)

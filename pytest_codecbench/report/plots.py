@@ -38,7 +38,9 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, log_bpp: bool = False) 
         fig.tight_layout()
         path = folder / f"rd-{column}.png"
         fig.savefig(path)
-        fig.savefig(path.with_suffix(".svg"))
+        # no date and fixed element ids: the same data gives the same file, so git diffs stay quiet
+        with plt.rc_context({"svg.hashsalt": "codecbench"}):
+            fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
         plt.close(fig)
         written.append(path)
     return written

@@ -102,7 +102,7 @@ def count_rows(group: Group) -> list[dict]:
                 i.record["complexity"][f"{part}_kmacs_per_pixel"] for i in items
             )
             row[f"{part}_gmacs"] = statistics.median(i.record["complexity"][f"{part}_macs"] for i in items) / 1e9
-            row[f"{part}_params"] = statistics.median(i.record["complexity"][f"{part}_params"] for i in items)
+            row[f"{part}_params"] = statistics.median_low(i.record["complexity"][f"{part}_params"] for i in items)
         skipped = defaultdict(set)
         for item in items:
             for part, ops in item.record["not_counted"].items():
