@@ -99,6 +99,7 @@ def main() -> int:
                 "-p",
                 "no:cacheprovider",
                 "--metrics=psnr",
+                "--records=none",  # generated weights must not leave records a real sweep could resume from
                 f"--dataset={scratch / 'images'}",
                 f"--codecs={','.join(grid)}",
                 f"--qualities={' '.join(f'{name}={q}' for name, q in grid.items())}",

@@ -71,8 +71,9 @@ def main() -> None:
         f"--max-images={args.images}", f"--crop={args.crop}",
         f"--benchmark-min-rounds={args.rounds}", "--benchmark-max-time=0",
     ]  # fmt: skip
-    serial = timed(sweep + ["-n", "0", f"--benchmark-json={work / 'n0.json'}"])
-    parallel = timed(sweep + ["-n", "2", f"--benchmark-json={work / 'n2.json'}"])
+    # durable records on, as by default (one fsync'd file per item), into scratch folders
+    serial = timed(sweep + ["-n", "0", f"--benchmark-json={work / 'n0.json'}", f"--records={work / 'r0'}"])
+    parallel = timed(sweep + ["-n", "2", f"--benchmark-json={work / 'n2.json'}", f"--records={work / 'r2'}"])
 
     report = json.loads((work / "n0.json").read_text())
     items = [

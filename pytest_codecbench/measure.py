@@ -13,6 +13,7 @@ import numpy as np
 from . import metrics as metric_set
 from .codec import Codec, Quality
 from .images import ImageRef
+from .records import machine
 from .timing import StageTimer, stage
 
 
@@ -115,6 +116,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
             "metrics": result.metrics,
             "timing": result.timings,
             "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+            "machine": machine(),  # where it was timed: a remote xdist worker's own
         }
     )
     return result

@@ -11,7 +11,7 @@ import pytest
 from pytest_benchmark.stats import Metadata
 from pytest_benchmark.utils import safe_dumps
 
-from . import __version__
+from . import __version__, records
 from .images import ImageError
 from .measure import Measurement, measure
 from .sweep import OPTIONS, Sweep
@@ -19,8 +19,10 @@ from .weights import WeightsUnavailable
 
 SWEEP = pytest.StashKey[Sweep]()
 MEASURED = pytest.StashKey[Measurement]()
-WORKER_BENCHMARKS = pytest.StashKey[list]()
-RECORD_PROPERTY = "codecbench_benchmark"
+BENCHMARK = pytest.StashKey[object]()  # the item's pytest-benchmark fixture
+RECORD_KEY = pytest.StashKey[tuple[str, dict]]()  # (digest, key) of the item's durable record
+RESUMED = pytest.StashKey[dict]()  # the stored entry an item was resumed from
+RECORD_PROPERTY = "codecbench_record"  # a report's user property carrying {"key", "benchmark"}
 
 
 def pytest_addoption(parser: pytest.Parser):
@@ -29,6 +31,10 @@ def pytest_addoption(parser: pytest.Parser):
         group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help)
         parser.addini(ini, help)
     group.addoption("--codec-dir", action="append", help="another folder of codec adapter files")
+    group.addoption(
+        "--resume", action="store_true", help="measure only items without a valid record in the record folder"
+    )
+    group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
     parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
 
 
@@ -59,7 +65,11 @@ def pytest_configure(config: pytest.Config):
     for family in sorted({c.family for c in sweep.codecs.values() if c.family}):
         config.addinivalue_line("markers", f"{family}: codecs of the {family} family")
     if not _is_worker(config):
-        config.pluginmanager.register(WorkerRecords(config), "codecbench-worker-records")
+        config.pluginmanager.register(Controller(config), "codecbench-controller")
+        if getattr(config.option, "maxworkerrestart", "") is None and config.getoption("numprocesses", None):
+            # A codec that crashes natively takes its worker with it, once per item; xdist's
+            # default (4 restarts per worker) would end the sweep after a few such items.
+            config.option.maxworkerrestart = str(max(100, 4 * config.option.numprocesses))
 
 
 def pytest_sessionstart(session: pytest.Session):
@@ -104,6 +114,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
     metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    shard = config.stash[SWEEP].shard
+    if shard:
+        index, count = shard
+        config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % count != index - 1])
+        items[:] = items[index - 1 :: count]
+
+
 @pytest.fixture
 def codec(request):
     """The Codec of this item; its items skip when a library it needs is missing."""
@@ -129,12 +147,22 @@ def reference(request, image):
         pytest.fail(str(error), pytrace=False)
 
 
-def _time_in_worker(benchmark, request) -> None:
-    """In an xdist worker pytest-benchmark switches itself off and keeps nothing: switch
-    its fixture back on and keep the statistics for the controller (WorkerRecords)."""
-    config = request.config
-    benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
-    benchmark._add_stats = request.node.stash.setdefault(WORKER_BENCHMARKS, []).append
+def _prepare(request, benchmark, codec, quality, image, reference, measured: bool) -> None:
+    """Skip an item whose record is stored (with --resume); otherwise get its benchmark
+    fixture ready: in an xdist worker pytest-benchmark switches itself off, so switch it
+    back on; the record then goes to the controller with the item's report."""
+    config, sweep = request.config, request.config.stash[SWEEP]
+    if sweep.records is not None:
+        key = sweep.item_key(request.node.originalname, codec, quality, image, reference, measured)
+        request.node.stash[RECORD_KEY] = (records.digest(key), key)
+        entry = sweep.records.load(records.digest(key)) if sweep.resume else None
+        if entry is not None:
+            request.node.stash[RESUMED] = entry
+            pytest.skip(f"resumed: measured by an earlier run, record {sweep.records.path(records.digest(key))}")
+    request.node.stash[BENCHMARK] = benchmark
+    if _is_worker(config):
+        benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
+        benchmark._add_stats = lambda stats: None  # the controller keeps the records
 
 
 @pytest.fixture
@@ -145,8 +173,7 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
             checkpoint.ensure()
     except WeightsUnavailable as error:
         pytest.skip(f"{codec.item_id(quality)}: {error}")
-    if _is_worker(request.config):
-        _time_in_worker(benchmark, request)
+    _prepare(request, benchmark, codec, quality, image, reference, measured=True)
     result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result
@@ -156,11 +183,10 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
 def flops(request, benchmark, codec, quality, image, reference) -> dict:
     """fvcore's count of a torch-based codec's encoder and decoder at this quality and image
     size (see ``complexity.count``); needs no weights. Its item's benchmark time is the count's."""
-    if _is_worker(request.config):
-        _time_in_worker(benchmark, request)
+    _prepare(request, benchmark, codec, quality, image, reference, measured=False)
     height, width = reference.shape[:2]
     counted = benchmark.pedantic(codec.complexity, (quality, height, width), rounds=1, iterations=1)
-    benchmark.extra_info.update({"width": width, "height": height, **counted})
+    benchmark.extra_info.update({"width": width, "height": height, "machine": records.machine(), **counted})
     return counted
 
 
@@ -196,31 +222,59 @@ def pytest_runtest_call(item: pytest.Item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
+    """A passed item's record is stored at once, by the process that measured it; in a
+    worker, measured and resumed records also travel to the controller with the report."""
     report = yield
-    if call.when == "call":
-        for benchmark in item.stash.get(WORKER_BENCHMARKS, []):
-            if benchmark and not benchmark.has_error:
-                record = json.loads(safe_dumps(benchmark.as_dict(include_data=True)))
-                report.user_properties.append((RECORD_PROPERTY, record))
+    worker, store = _is_worker(item.config), item.config.stash[SWEEP].records
+    if call.when == "setup" and RESUMED in item.stash:
+        report.user_properties.append((RECORD_PROPERTY, item.stash[RESUMED]))
+    benchmark = item.stash.get(BENCHMARK, None)
+    if call.when != "call" or benchmark is None or benchmark.has_error or benchmark.stats is None:
+        return report
+    entry = {"benchmark": json.loads(safe_dumps(benchmark.stats.as_dict(include_data=True)))}
+    if store is not None and report.passed:
+        key_digest, entry["key"] = item.stash[RECORD_KEY]
+        store.save(key_digest, entry)
+    if worker:
+        report.user_properties.append((RECORD_PROPERTY, entry))
     return report
 
 
-class WorkerRecords:
-    """On the xdist controller: hands pytest-benchmark the records the workers measured,
-    so --benchmark-json is complete in parallel runs."""
+class Controller:
+    """On the xdist controller (or the only process): hands pytest-benchmark the records
+    that workers measured and that were resumed, so --benchmark-json is complete; keeps
+    them in the record folder too (a remote worker wrote its own on its machine); and
+    names codec, quality and image when a worker crashes."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
 
     def pytest_runtest_logreport(self, report: pytest.TestReport):
-        for name, record in report.user_properties:
+        store = self.config.stash[SWEEP].records
+        for name, entry in report.user_properties:
             if name != RECORD_PROPERTY:
                 continue
+            record = entry["benchmark"]
             fixture = SimpleNamespace(cprofile_stats=None, has_error=False, **{k: record[k] for k in _FIXTURE_FIELDS})
             metadata = Metadata(fixture, record["stats"]["iterations"], record["options"])
             for duration in record["stats"]["data"]:
                 metadata.stats.update(duration)
             self.config._benchmarksession.benchmarks.append(metadata)
+            if store is not None and "key" in entry and not store.path(records.digest(entry["key"])).exists():
+                store.save(records.digest(entry["key"]), entry)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
+        sweep = self.config.stash[SWEEP]
+        param = crashitem.rpartition("[")[2].rstrip("]")
+        for codec, quality, image in sweep.items():
+            if f"{codec.item_id(quality)}-{image.name}" == param:
+                report.longrepr = (
+                    f"codec {codec.name!r} at quality {quality!r} on image {image.path} crashed its worker process "
+                    f"(a segfault or abort in native code); xdist started a new worker and the sweep went on. "
+                    f"[{report.longrepr}]"
+                )
+                return
 
 
 _FIXTURE_FIELDS = ("name", "fullname", "group", "param", "params", "extra_info")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import shlex
 from functools import cached_property
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from . import images, metrics
+from . import __version__, images, metrics
 from .codec import Codec, CodecError, Quality, load_codecs
+from .records import RecordStore, file_digest, machine
 
 # option name -> (ini name, help)
 OPTIONS = {
@@ -25,12 +27,25 @@ OPTIONS = {
     "max_images": ("codecbench_max_images", "use only the first N images of the dataset"),
     "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
     "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
-    "device": ("codecbench_device", "where torch models (learned metrics) run: cpu (default) or cuda"),
+    "device": ("codecbench_device", "where torch models (learned codecs and metrics) run: cpu (default) or cuda"),
+    "records": (
+        "codecbench_records",
+        "folder of per-item records, written as items pass (default: .codecbench/records); 'none' for none",
+    ),
 }
 
 
 def _words(text: str) -> list[str]:
     return [w for w in re.split(r"[,\s]+", text.strip()) if w]
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise pytest.UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(match[1]), int(match[2])
 
 
 def _parse_crop(text: str | None) -> tuple[int, int] | None:
@@ -67,6 +82,13 @@ class Sweep:
 
             if not torch.cuda.is_available():
                 raise pytest.UsageError(f"--device {self.device}: CUDA is not available on this machine")
+        records = self.option("records") or ".codecbench/records"
+        self.records = None if records == "none" else RecordStore(config.rootpath / records)
+        self.resume = config.getoption("resume")
+        if self.resume and self.records is None:
+            raise pytest.UsageError("--resume needs a record folder; --records none turns them off")
+        self.shard = _parse_shard(config.getoption("shard"))
+        self._versions: dict[str, dict] = {}
         self.metric_notes: list[str] = []
         self.metric_names = self._select_metrics(self.option("metrics"))
         self.store = images.ImageStore(self.crop)
@@ -153,12 +175,38 @@ class Sweep:
                 for image in self.dataset.images:
                     yield codec, quality, image
 
+    def versions(self, codec: Codec) -> dict:
+        if codec.name not in self._versions:
+            missing = codec.missing_requirement()
+            self._versions[codec.name] = {"missing": missing} if missing else codec.versions()
+        return self._versions[codec.name]
+
+    def item_key(self, test: str, codec: Codec, quality: Quality, image, reference, measured: bool) -> dict:
+        """What decides an item's record; ``measured``: a rate–distortion item (metrics and timing
+        options count), not a complexity count."""
+        key = {
+            "test": test,
+            "codecbench": __version__,
+            "codec": codec.name,
+            "quality": quality,
+            # an adapter file's content; for an entry point, its name and its libraries' versions
+            "adapter": file_digest(codec.source) if Path(codec.source).is_file() else codec.source,
+            "versions": self.versions(codec),
+            "weights": [checkpoint.url for checkpoint in codec.weights(quality)],  # names carry a hash
+            "image": image.name,
+            "pixels": hashlib.sha256(reference.tobytes()).hexdigest(),
+            "shape": list(reference.shape),
+            "device": self.device,
+            "machine": machine(),
+        }
+        if measured:
+            options = self.config.option
+            key["metrics"] = self.metric_names
+            key["timing"] = {"min_rounds": options.benchmark_min_rounds, "max_time": options.benchmark_max_time}
+        return key
+
     def describe(self) -> dict:
         """What the numbers were measured on, for the JSON report."""
-        versions = {}
-        for codec in self.selected:
-            missing = codec.missing_requirement()
-            versions[codec.name] = {"missing": missing} if missing else codec.versions()
         return {
             "command": shlex.join(["pytest", *self.config.invocation_params.args]),
             "dataset": {"name": self.dataset.name, "source": self.dataset.source, "images": len(self.dataset.images)},
@@ -175,7 +223,7 @@ class Sweep:
                     "lossless": codec.lossless,
                     "qualities": list(self.qualities[codec.name]),
                     "source": codec.source,
-                    "versions": versions[codec.name],
+                    "versions": self.versions(codec),
                 }
                 for codec in self.selected
             },

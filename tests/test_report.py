@@ -24,7 +24,8 @@ def sweep(folder, *args):
     """A real sweep through pytest, as a user runs it; returns the JSON path."""
     out = folder / "run.json"
     command = [sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "-q", "-p", "no:cacheprovider",
-               "--benchmark-min-rounds=1", "--benchmark-max-time=0", f"--benchmark-json={out}", *args]  # fmt: skip
+               "--benchmark-min-rounds=1", "--benchmark-max-time=0", f"--benchmark-json={out}",
+               f"--records={folder / 'records'}", *args]  # fmt: skip
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     return out
 
@@ -111,6 +112,8 @@ def test_other_crops_datasets_and_machines_are_kept_apart(run, tmp_path):
     other["codecbench"]["crop"] = [128, 128]
     (tmp_path / "crop.json").write_text(json.dumps(other))
     other["machine_info"]["cpu"]["brand_raw"] = "Another CPU"
+    for bench in other["benchmarks"]:  # each item names the machine that timed it
+        bench["extra_info"]["machine"] = "Another CPU, 8 cores"
     (tmp_path / "machine.json").write_text(json.dumps(other))
     groups, _ = merge([run, tmp_path / "crop.json", tmp_path / "machine.json"])
     assert len(groups) == 3 and len({g.name for g in groups}) == 3

@@ -78,7 +78,12 @@ def read_report(path: Path) -> dict:
 
 
 def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
-    """Groups from every readable file, and one error message per file that is not."""
+    """Groups from every readable file, and one error message per file that is not.
+
+    An item's machine is the one that measured it (``extra_info.machine``, which workers on
+    other hosts record), else the file's; so remote-gateway and sharded runs group by where
+    each item was timed.
+    """
     groups: dict[tuple, Group] = {}
     errors: list[str] = []
     for path in paths:
@@ -89,24 +94,26 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
             continue
         meta = data["codecbench"]
         crop = "x".join(map(str, meta["crop"])) if meta.get("crop") else "full"
-        key = (meta["dataset"]["name"], crop, _machine(data["machine_info"]))
-        group = groups.setdefault(key, Group(*key))
-        group.sources.append(str(path))
-        if meta.get("command") and meta["command"] not in group.commands:
-            group.commands.append(meta["command"])
-        group.python = data["machine_info"].get("python_version", "")
-        group.metrics.update(meta["metrics"])
-        group.codecs.update(meta["codecs"])
+        here = _machine(data["machine_info"])
         if not data["benchmarks"]:
             warnings.warn(f"{path}: an empty run, no items measured", stacklevel=2)
         replaced = 0
         for bench in data["benchmarks"]:
-            params = bench["params"]
-            item = Item(params["codec"], params["quality"], params["image"], bench["extra_info"])
-            items = group.items if "bpp" in item.record else group.counts
+            params, info = bench["params"], bench["extra_info"]
+            key = (meta["dataset"]["name"], crop, info.get("machine", here))
+            group = groups.setdefault(key, Group(*key))
+            if str(path) not in group.sources:
+                group.sources.append(str(path))
+                if meta.get("command") and meta["command"] not in group.commands:
+                    group.commands.append(meta["command"])
+                group.python = data["machine_info"].get("python_version", "")
+                group.metrics.update(meta["metrics"])
+                group.codecs.update(meta["codecs"])
+            item = Item(params["codec"], params["quality"], params["image"], info)
+            items = group.items if "bpp" in info else group.counts
             replaced += (item.codec, str(item.quality), item.image) in items
             items[item.codec, str(item.quality), item.image] = item
         if replaced:
             warnings.warn(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept",
                           stacklevel=2)  # fmt: skip
-    return [g for g in groups.values() if g.items or g.counts], errors
+    return list(groups.values()), errors
