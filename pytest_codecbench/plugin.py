@@ -154,11 +154,12 @@ def _prepare(request, benchmark, codec, quality, image, reference, measured: boo
     config, sweep = request.config, request.config.stash[SWEEP]
     if sweep.records is not None:
         key = sweep.item_key(request.node.originalname, codec, quality, image, reference, measured)
-        request.node.stash[RECORD_KEY] = (records.digest(key), key)
-        entry = sweep.records.load(records.digest(key)) if sweep.resume else None
+        key_digest = records.digest(key)
+        request.node.stash[RECORD_KEY] = (key_digest, key)
+        entry = sweep.records.load(key_digest) if sweep.resume else None
         if entry is not None:
             request.node.stash[RESUMED] = entry
-            pytest.skip(f"resumed: measured by an earlier run, record {sweep.records.path(records.digest(key))}")
+            pytest.skip(f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}")
     request.node.stash[BENCHMARK] = benchmark
     if _is_worker(config):
         benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
@@ -168,12 +169,12 @@ def _prepare(request, benchmark, codec, quality, image, reference, measured: boo
 @pytest.fixture
 def measurement(request, benchmark, codec, quality, image, reference) -> Measurement:
     """Encode and decode, timed over pytest-benchmark's rounds, then the metrics."""
+    _prepare(request, benchmark, codec, quality, image, reference, measured=True)
     try:
         for checkpoint in codec.weights(quality):
             checkpoint.ensure()
     except WeightsUnavailable as error:
         pytest.skip(f"{codec.item_id(quality)}: {error}")
-    _prepare(request, benchmark, codec, quality, image, reference, measured=True)
     result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result
