@@ -10,6 +10,7 @@ torch.hub's cache) runs unchanged.
 import hashlib
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -207,3 +208,16 @@ def test_a_download_is_hash_checked(torch_home, server):
     with pytest.raises(weights.WeightsUnavailable, match=r"weights missing: .*invalid hash value"):
         bad.ensure()
     assert not bad.path.exists()
+
+
+def test_compressai_piq_and_diffusers_import_after_the_torchvision_fix():
+    # A fresh interpreter, as a user's: on a CPU-only torch, `import torchvision` alone fails here.
+    script = (
+        "from pytest_codecbench.torch_compat import import_torchvision\n"
+        "import_torchvision()\n"
+        "import compressai.zoo, piq\n"
+        "from diffusers import VQModel\n"
+        "print('ok', compressai.__version__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr[-2000:]
