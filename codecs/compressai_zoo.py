@@ -187,7 +187,7 @@ def versions() -> dict[str, str]:
     import torch
 
     coder = compressai.get_entropy_coder()
-    return {"compressai": compressai.__version__, "entropy coder": coder, "torch": torch.__version__}
+    return {"compressai": compressai.__version__, "entropy coder": coder, "torch": str(torch.__version__)}
 
 
 CODECS = [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import re
 import shlex
 from functools import cached_property
@@ -203,7 +204,7 @@ class Sweep:
             options = self.config.option
             key["metrics"] = self.metric_names
             key["timing"] = {"min_rounds": options.benchmark_min_rounds, "max_time": options.benchmark_max_time}
-        return key
+        return json.loads(json.dumps(key, default=str))  # plain types: it travels to the xdist controller
 
     def describe(self) -> dict:
         """What the numbers were measured on, for the JSON report."""
