@@ -162,7 +162,11 @@ def _direct_fvcore(architecture: str, quality: int, height: int, width: int) -> 
 def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(project, torch_home):
     project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
     result = project.runpytest(
-        "--codecs=bmshj2018-hyperprior-mse,mbt2018-mse", "--qualities=1,6", "--benchmark-json=out.json", "-rs", "-n", "2"
+        "--codecs=bmshj2018-hyperprior-mse,mbt2018-mse",
+        "--qualities=1,6",
+        "--benchmark-json=out.json",
+        "-rs",
+        *("-n", "2"),  # records, with compressai's versions in their keys, travel to the controller
     )
     result.assert_outcomes(passed=8, skipped=8)
     cache = weights.hub_dir()
