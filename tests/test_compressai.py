@@ -225,3 +225,19 @@ def test_compressai_piq_and_diffusers_import_after_the_torchvision_fix():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout.startswith("ok"), done.stderr[-2000:]
+
+
+def test_the_payload_is_what_compressais_own_evaluation_codes(torch_home, monkeypatch, zoo_codecs):
+    # compressai.utils.eval_model pads, compresses and counts bpp from the strings alone;
+    # importing it sets one torch thread, as it evaluates with.
+    threads = torch.get_num_threads()
+    from compressai.utils.eval_model.__main__ import inference
+
+    torch.set_num_threads(threads)
+    codecs, adapter = zoo_codecs
+    generate(monkeypatch, "mbt2018-mean", "mse", 3)
+    image = np.asarray(Image.open(SHARED_KODAK / "kodim05.png").convert("RGB"))[:200, :300]
+    data = codecs["mbt2018-mean-mse"].encode(image, 3)
+    theirs = inference(adapter._model("mbt2018-mean", "mse", 3, "cpu"), adapter.to_tensor(image, "cpu")[0])
+    payload = len(data) - adapter.HEADER.size - adapter.LENGTH.size  # our header: 9 bytes and one length
+    assert payload * 8 / (200 * 300) == theirs["bpp"]
