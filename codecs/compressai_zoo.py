@@ -35,12 +35,10 @@ ARCHITECTURES = {
     "cheng2020-attn": (6, "Cheng et al. 2020, with attention modules"),
 }
 METRICS = ("mse", "ms-ssim")
+AUTOREGRESSIVE = ("mbt2018", "cheng2020-anchor", "cheng2020-attn")
 PAD = 64
 HEADER = struct.Struct(">BHHHH")
 LENGTH = struct.Struct(">I")
-
-
-AUTOREGRESSIVE = ("mbt2018", "cheng2020-anchor", "cheng2020-attn")
 
 
 def _analysis(architecture: str) -> tuple[str, ...]:

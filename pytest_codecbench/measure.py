@@ -91,6 +91,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
             start = perf_counter()
             roundtrip()
             rounds = max(benchmark._min_rounds, ceil(benchmark._max_time / (perf_counter() - start)))
+            timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
         data, decoded = benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
     except Exception as error:
         raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error

@@ -1,5 +1,6 @@
 """Stage timing: nested names, wall and CPU time, statistics over runs."""
 
+import json
 import time
 
 import torch
@@ -51,3 +52,43 @@ def test_split_stage_times_hooked_modules_and_the_rest_with_sync():
     assert 0.02 <= run["encode/entropy-encoding"][0] < 0.035
     assert len(syncs) == 4  # before and after the block, before and after g_a
     assert len(model.g_a._forward_hooks) == 1 and not model.g_a._forward_pre_hooks  # hooks removed
+
+
+WARMS_UP = """
+import time
+import zlib
+
+import numpy as np
+
+from pytest_codecbench import Codec
+
+loaded = []
+
+
+def encode(image, level):
+    if not loaded:  # a first-call cost, like loading a model's weights
+        time.sleep(0.3)
+        loaded.append(True)
+    return image.shape[0].to_bytes(4, "big") + image.shape[1].to_bytes(4, "big") + zlib.compress(image.tobytes())
+
+
+def decode(data):
+    height, width = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+    return np.frombuffer(zlib.decompress(data[8:]), np.uint8).reshape(height, width, 3)
+
+
+CODECS = [Codec("warmsup", encode, decode, qualities=(1,), lossless=True)]
+"""
+
+
+def test_the_warm_up_run_is_not_in_the_stage_times(project):
+    (project.path / "mine").mkdir()
+    (project.path / "mine" / "warmsup.py").write_text(WARMS_UP)
+    result = project.runpytest(
+        "--codec-dir=mine", "--codecs=warmsup", "--max-images=1", "--benchmark-min-rounds=2", "--benchmark-json=o.json"
+    )
+    result.assert_outcomes(passed=1)
+    (record,) = json.loads((project.path / "o.json").read_text())["benchmarks"]
+    encode = record["extra_info"]["timing"]["encode"]
+    assert encode["runs"] == record["stats"]["rounds"] == 2
+    assert encode["wall_median_s"] < 0.1 and record["stats"]["max"] < 0.1
