@@ -147,6 +147,11 @@ def reference(request, image):
         pytest.fail(str(error), pytrace=False)
 
 
+def _skip(benchmark, reason: str):
+    benchmark.skipped = True  # pytest-benchmark would warn that its fixture went unused
+    pytest.skip(reason)
+
+
 def _prepare(request, benchmark, codec, quality, image, reference, measured: bool) -> None:
     """Skip an item whose record is stored (with --resume); otherwise get its benchmark
     fixture ready: in an xdist worker pytest-benchmark switches itself off, so switch it
@@ -159,7 +164,7 @@ def _prepare(request, benchmark, codec, quality, image, reference, measured: boo
         entry = sweep.records.load(key_digest) if sweep.resume else None
         if entry is not None:
             request.node.stash[RESUMED] = entry
-            pytest.skip(f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}")
+            _skip(benchmark, f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}")
     request.node.stash[BENCHMARK] = benchmark
     if _is_worker(config):
         benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
@@ -174,7 +179,7 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
         for checkpoint in codec.weights(quality):
             checkpoint.ensure()
     except WeightsUnavailable as error:
-        pytest.skip(f"{codec.item_id(quality)}: {error}")
+        _skip(benchmark, f"{codec.item_id(quality)}: {error}")
     result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result

@@ -109,6 +109,7 @@ def test_kill_9_midway_then_resume_measures_only_the_rest(sweep_project):
     assert resumed.returncode == 0, resumed.stdout
     assert f"{total - done} passed, {done} skipped" in resumed.stdout  # measured only what was missing
     assert "resumed: measured by an earlier run, record " in resumed.stdout
+    assert "fixture was not used" not in resumed.stdout
 
     whole = subprocess.run(command(project, *sweep, "--records=none", "--benchmark-json=whole.json"),
                            cwd=project.path, capture_output=True, text=True)  # fmt: skip
