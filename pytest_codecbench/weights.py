@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 PRESENT, MISSING, CORRUPT = "present", "missing", "corrupt"
+_failed: dict[str, str] = {}  # URL -> why its download failed, so a process tries each once
+_digests: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256
 
 
 class WeightsUnavailable(Exception):
@@ -82,12 +84,6 @@ class Checkpoint:
         if state == MISSING:
             detail += f"; downloading {self.url} failed ({_failed[self.url]})"
         raise WeightsUnavailable(f"weights {state}: {detail}")
-
-
-_failed: dict[str, str] = {}  # URL -> why its download failed, so a process tries each once
-
-
-_digests: dict[tuple, str] = {}
 
 
 def _sha256(path: Path, size: int, mtime_ns: int) -> str:
