@@ -166,8 +166,9 @@ def generated_checkpoint(architecture: str, quality: int, folder: Path) -> Path:
     Point ``compressai.zoo.image.model_urls`` at that name to have the zoo load it."""
     import torch
 
+    zoo = _zoo().image
     torch.manual_seed(quality)
-    model = _zoo().image.model_architectures[architecture](*_zoo().image.cfgs[architecture][quality])
+    model = zoo.model_architectures[architecture](*zoo.cfgs[architecture][quality])
     model.update(force=True)
     folder.mkdir(parents=True, exist_ok=True)
     scratch = folder / f".{architecture}-{quality}.partial"

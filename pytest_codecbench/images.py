@@ -163,6 +163,7 @@ class ImageStore:
     def __init__(self, crop: tuple[int, int] | None):
         self.crop = crop
         self._cache: dict[Path, np.ndarray | ImageError] = {}
+        self._digests: dict[Path, str] = {}
 
     def get(self, ref: ImageRef) -> np.ndarray:
         if ref.path not in self._cache:
@@ -179,3 +180,9 @@ class ImageStore:
         if isinstance(result, ImageError):
             raise result
         return result
+
+    def digest(self, ref: ImageRef) -> str:
+        """SHA-256 of the pixels items get (after cropping), computed once per image."""
+        if ref.path not in self._digests:
+            self._digests[ref.path] = pixels_sha256(self.get(ref))
+        return self._digests[ref.path]

@@ -26,7 +26,9 @@ import numpy as np
 from PIL import Image
 
 from . import metrics
+from .digests import file_sha256
 from .metrics import Column, Metric, MetricError
+from .torch_codec import to_tensor
 
 # package, file inside it, SHA-256, how to install it
 WEIGHT_FILES = {
@@ -57,7 +59,7 @@ def weight_file(key: str) -> Path:
     path = Path(spec.submodule_search_locations[0]) / relative
     if not path.is_file():
         raise WeightsError(f"weight file {path} is missing ({INSTALL})")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+    if file_sha256(path) != digest:
         raise WeightsError(f"weight file {path} is corrupt: its SHA-256 is not {digest}; reinstall ({INSTALL})")
     return path
 
@@ -103,12 +105,6 @@ def _backbone(kind: str):
     return features, arrays
 
 
-def _to_unit(image: np.ndarray, device):
-    import torch
-
-    return torch.from_numpy(np.array(image, dtype=np.float32) / 255.0).permute(2, 0, 1).unsqueeze(0).to(device)
-
-
 class _ReferenceCache:
     """Features of the last few reference images: the same for every codec and quality of an image."""
 
@@ -121,8 +117,8 @@ class _ReferenceCache:
         if key not in self.entries:
             if len(self.entries) >= self.size:
                 self.entries.pop(next(iter(self.entries)))
-            self.entries[key] = features(_to_unit(reference, device))
-        return self.entries[key], features(_to_unit(decoded, device))
+            self.entries[key] = features(to_tensor(reference, device))
+        return self.entries[key], features(to_tensor(decoded, device))
 
 
 class LPIPS:

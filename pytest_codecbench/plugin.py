@@ -94,6 +94,11 @@ def pytest_report_header(config: pytest.Config):
     ]
 
 
+def _param_id(codec, quality, image) -> str:
+    """The item's parameter id, e.g. ``jxl-q90-kodim01``."""
+    return f"{codec.item_id(quality)}-{image.name}"
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc):
     if not {"codec", "quality", "image"} <= set(metafunc.fixturenames):
         return
@@ -105,9 +110,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
     }
     counting = "flops" in metafunc.fixturenames  # complexity items: codecs that can be counted
     params = [
-        pytest.param(
-            codec.name, quality, image.name, id=f"{codec.item_id(quality)}-{image.name}", marks=marks[codec.name]
-        )
+        pytest.param(codec.name, quality, image.name, id=_param_id(codec, quality, image), marks=marks[codec.name])
         for codec, quality, image in sweep.items()
         if codec.complexity or not counting
     ]
@@ -152,13 +155,13 @@ def _skip(benchmark, reason: str):
     pytest.skip(reason)
 
 
-def _prepare(request, benchmark, codec, quality, image, reference, measured: bool) -> None:
+def _prepare(request, benchmark, codec, quality, image, measured: bool) -> None:
     """Skip an item whose record is stored (with --resume); otherwise get its benchmark
     fixture ready: in an xdist worker pytest-benchmark switches itself off, so switch it
     back on; the record then goes to the controller with the item's report."""
     config, sweep = request.config, request.config.stash[SWEEP]
     if sweep.records is not None:
-        key = sweep.item_key(request.node.originalname, codec, quality, image, reference, measured)
+        key = sweep.item_key(request.node.originalname, codec, quality, image, measured)
         key_digest = records.digest(key)
         request.node.stash[RECORD_KEY] = (key_digest, key)
         entry = sweep.records.load(key_digest) if sweep.resume else None
@@ -174,7 +177,7 @@ def _prepare(request, benchmark, codec, quality, image, reference, measured: boo
 @pytest.fixture
 def measurement(request, benchmark, codec, quality, image, reference) -> Measurement:
     """Encode and decode, timed over pytest-benchmark's rounds, then the metrics."""
-    _prepare(request, benchmark, codec, quality, image, reference, measured=True)
+    _prepare(request, benchmark, codec, quality, image, measured=True)
     try:
         for checkpoint in codec.weights(quality):
             checkpoint.ensure()
@@ -189,7 +192,7 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
 def flops(request, benchmark, codec, quality, image, reference) -> dict:
     """fvcore's count of a torch-based codec's encoder and decoder at this quality and image
     size (see ``complexity.count``); needs no weights. Its item's benchmark time is the count's."""
-    _prepare(request, benchmark, codec, quality, image, reference, measured=False)
+    _prepare(request, benchmark, codec, quality, image, measured=False)
     height, width = reference.shape[:2]
     counted = benchmark.pedantic(codec.complexity, (quality, height, width), rounds=1, iterations=1)
     benchmark.extra_info.update({"width": width, "height": height, "machine": records.machine(), **counted})
@@ -266,15 +269,17 @@ class Controller:
             for duration in record["stats"]["data"]:
                 metadata.stats.update(duration)
             self.config._benchmarksession.benchmarks.append(metadata)
-            if store is not None and "key" in entry and not store.path(records.digest(entry["key"])).exists():
-                store.save(records.digest(entry["key"]), entry)
+            if store is not None and "key" in entry:
+                key_digest = records.digest(entry["key"])
+                if not store.path(key_digest).exists():
+                    store.save(key_digest, entry)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
         sweep = self.config.stash[SWEEP]
         param = crashitem.rpartition("[")[2].rstrip("]")
         for codec, quality, image in sweep.items():
-            if f"{codec.item_id(quality)}-{image.name}" == param:
+            if _param_id(codec, quality, image) == param:
                 report.longrepr = (
                     f"codec {codec.name!r} at quality {quality!r} on image {image.path} crashed its worker process "
                     f"(a segfault or abort in native code); xdist started a new worker and the sweep went on. "

@@ -26,12 +26,6 @@ def machine() -> str:
     return f"{info.get('brand_raw') or 'unknown CPU'}, {info.get('count', '?')} cores"
 
 
-@cache
-def file_digest(path: str) -> str:
-    with open(path, "rb") as file:
-        return hashlib.file_digest(file, "sha256").hexdigest()
-
-
 def digest(key: dict) -> str:
     return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 import json
 import re
 import shlex
@@ -14,7 +13,8 @@ import pytest
 
 from . import __version__, images, metrics
 from .codec import Codec, CodecError, Quality, load_codecs
-from .records import RecordStore, file_digest, machine
+from .digests import file_sha256
+from .records import RecordStore, machine
 
 # option name -> (ini name, help)
 OPTIONS = {
@@ -182,7 +182,7 @@ class Sweep:
             self._versions[codec.name] = {"missing": missing} if missing else codec.versions()
         return self._versions[codec.name]
 
-    def item_key(self, test: str, codec: Codec, quality: Quality, image, reference, measured: bool) -> dict:
+    def item_key(self, test: str, codec: Codec, quality: Quality, image: images.ImageRef, measured: bool) -> dict:
         """What decides an item's record; ``measured``: a rate–distortion item (metrics and timing
         options count), not a complexity count."""
         key = {
@@ -191,12 +191,12 @@ class Sweep:
             "codec": codec.name,
             "quality": quality,
             # an adapter file's content; for an entry point, its name and its libraries' versions
-            "adapter": file_digest(codec.source) if Path(codec.source).is_file() else codec.source,
+            "adapter": file_sha256(codec.source) if Path(codec.source).is_file() else codec.source,
             "versions": self.versions(codec),
             "weights": [checkpoint.url for checkpoint in codec.weights(quality)],  # names carry a hash
             "image": image.name,
-            "pixels": hashlib.sha256(reference.tobytes()).hexdigest(),
-            "shape": list(reference.shape),
+            "pixels": self.store.digest(image),
+            "shape": list(self.store.get(image).shape),
             "device": self.device,
             "machine": machine(),
         }

@@ -30,7 +30,8 @@ def to_tensor(image: np.ndarray, on: str):
     """H×W×3 uint8 -> 1×3×H×W float32 in [0, 1] on ``on``."""
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).unsqueeze(0).float().div(255).to(on)
+    pixels = torch.from_numpy(np.array(image))  # a writable copy: sweep images are read-only
+    return pixels.permute(2, 0, 1).unsqueeze(0).float().div(255).to(on)
 
 
 def to_image(tensor) -> np.ndarray:

@@ -10,15 +10,15 @@ download while it is written.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .digests import file_sha256
+
 PRESENT, MISSING, CORRUPT = "present", "missing", "corrupt"
 _failed: dict[str, str] = {}  # URL -> why its download failed, so a process tries each once
-_digests: dict[tuple, str] = {}  # (path, size, mtime) -> SHA-256
 
 
 class WeightsUnavailable(Exception):
@@ -55,7 +55,7 @@ class Checkpoint:
         path = self.path
         if not path.is_file():
             return MISSING, f"{self.filename} is not in the torch.hub cache {path.parent}"
-        digest = _sha256(path, path.stat().st_size, path.stat().st_mtime_ns)
+        digest = file_sha256(path)
         if self.hash_prefix and not digest.startswith(self.hash_prefix):
             return CORRUPT, (
                 f"{path} is corrupt: its SHA-256 {digest[:16]}… does not start with {self.hash_prefix}, "
@@ -84,13 +84,3 @@ class Checkpoint:
         if state == MISSING:
             detail += f"; downloading {self.url} failed ({_failed[self.url]})"
         raise WeightsUnavailable(f"weights {state}: {detail}")
-
-
-def _sha256(path: Path, size: int, mtime_ns: int) -> str:
-    # Checkpoints are tens of MB and every item of a quality checks its file: hash each
-    # version of a file (path, size, mtime) once per process.
-    key = (str(path), size, mtime_ns)
-    if key not in _digests:
-        with open(path, "rb") as file:
-            _digests[key] = hashlib.file_digest(file, "sha256").hexdigest()
-    return _digests[key]
