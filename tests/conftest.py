@@ -18,8 +18,17 @@ import compressai.zoo  # noqa: E402, F401
 import fvcore.nn  # noqa: E402, F401
 import piq  # noqa: E402, F401
 
+from pytest_codecbench import images  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_KODAK = REPO.parent / "shared" / "datasets" / "kodak"
+# Tests use nothing outside the repo and their temporary folders: generated images, or the
+# photographs that ship with scikit-image (the sweep's embedded default dataset).
+EMBEDDED = {ref.name: ref.path for ref in images.embedded().images}
+
+
+def embedded_photo(name: str) -> np.ndarray:
+    """One of the embedded default photographs (astronaut, chelsea, coffee, motorcycle_left), H×W×3 uint8."""
+    return images.load_rgb(EMBEDDED[name])
 
 
 def photo_like(width: int, height: int, seed: int) -> np.ndarray:

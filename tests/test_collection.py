@@ -118,6 +118,7 @@ def test_adapter_errors_and_duplicates(tmp_path):
         load_codecs([tmp_path])
 
 
+@pytest.mark.slow
 def test_codecs_from_an_installed_package_entry_point(project, tmp_path, monkeypatch):
     site = tmp_path / "site"
     (site / "mycodecs-1.0.dist-info").mkdir(parents=True)

@@ -20,9 +20,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from fvcore.nn import FlopCountAnalysis
-from PIL import Image
 
-from conftest import REPO, SHARED_KODAK, photo_like
+from conftest import REPO, embedded_photo, photo_like
 from pytest_codecbench import weights
 from pytest_codecbench.codec import load_codecs
 from pytest_codecbench.torch_codec import to_image
@@ -112,12 +111,13 @@ def test_bpp_from_bytes_is_within_a_few_percent_of_the_estimate(torch_home, monk
     codecs, _ = zoo_codecs
     generate(monkeypatch, architecture, "mse", 3)
     codec = codecs[f"{architecture}-mse"]
-    image = np.asarray(Image.open(SHARED_KODAK / "kodim05.png").convert("RGB"))[:256, :256]
+    image = embedded_photo("astronaut")[128:384, 128:384]
     bpp = 8 * len(codec.encode(image, 3)) / image.shape[0] / image.shape[1]
     estimate = codec.estimate(image, 3)["bpp_likelihood"]
     assert abs(bpp / estimate - 1) < 0.05, (bpp, estimate)
 
 
+@pytest.mark.slow
 def test_a_sweep_with_weights_records_stages_estimates_and_counts(project, torch_home, monkeypatch):
     generate(monkeypatch, "mbt2018-mean", "mse", 1)
     generate(monkeypatch, "mbt2018", "ms-ssim", 1)
@@ -159,6 +159,7 @@ def _direct_fvcore(architecture: str, quality: int, height: int, width: int) -> 
         return total(model.g_a, x) + total(model.h_a, y) + common, common + total(model.g_s, y)
 
 
+@pytest.mark.slow
 def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(project, torch_home):
     project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
     result = project.runpytest(
@@ -215,6 +216,7 @@ def test_a_download_is_hash_checked(torch_home, server):
     assert not bad.path.exists()
 
 
+@pytest.mark.slow
 def test_compressai_piq_and_diffusers_import_after_the_torchvision_fix():
     # A fresh interpreter, as a user's: on a CPU-only torch, `import torchvision` alone fails here.
     script = (
@@ -237,7 +239,7 @@ def test_the_payload_is_what_compressais_own_evaluation_codes(torch_home, monkey
     torch.set_num_threads(threads)
     codecs, adapter = zoo_codecs
     generate(monkeypatch, "mbt2018-mean", "mse", 3)
-    image = np.asarray(Image.open(SHARED_KODAK / "kodim05.png").convert("RGB"))[:200, :300]
+    image = embedded_photo("coffee")[:200, :300]
     data = codecs["mbt2018-mean-mse"].encode(image, 3)
     theirs = inference(adapter._model("mbt2018-mean", "mse", 3, "cpu"), adapter.to_tensor(image, "cpu")[0])
     payload = len(data) - adapter.HEADER.size - adapter.LENGTH.size  # our header: 9 bytes and one length

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SHARED_KODAK, photo_like
+from conftest import photo_like
 from pytest_codecbench import images
 
 
@@ -54,41 +54,39 @@ def test_an_incomplete_copy_is_named(tmp_path):
         images.kodak(str(tmp_path))
 
 
-@pytest.mark.skipif(not SHARED_KODAK.is_dir(), reason=f"no Kodak copy at {SHARED_KODAK}")
-def test_kodak_sweep_from_an_existing_copy(project):
-    result = project.runpytest(
-        "--dataset",
-        "kodak",
-        f"--kodak-dir={SHARED_KODAK}",
-        "--max-images",
-        "2",
-        "--crop",
-        "512",
-        "--codecs",
-        "jxl",
-        "--qualities",
-        "90",
-        "-v",
-    )
+@pytest.fixture
+def kodak_copy(monkeypatch, tmp_path):
+    """A complete 'Kodak' folder of 24 generated 64×48 images, with their checksums as the table."""
+    folder = tmp_path / "kodak"
+    folder.mkdir()
+    table = {}
+    for i in range(1, 25):
+        pixels = photo_like(64, 48, i)
+        Image.fromarray(pixels).save(folder / f"kodim{i:02d}.png")
+        table[f"kodim{i:02d}.png"] = images.pixels_sha256(pixels)
+    monkeypatch.setattr(images, "kodak_table", lambda: table)
+    return folder
+
+
+def test_kodak_sweep_from_an_existing_copy(project, kodak_copy):
+    result = project.runpytest("--dataset", "kodak", f"--kodak-dir={kodak_copy}", "--max-images", "2", "--crop",
+                               "32", "--metrics=psnr,ssim", "--codecs", "jxl", "--qualities", "90", "-v")  # fmt: skip
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_rd?jxl-q90-kodim01? PASSED*", "*test_rd?jxl-q90-kodim02? PASSED*"])
 
 
-def test_a_path_option_value_that_hides_the_ini_is_explained(project):
-    result = project.runpytest("--collect-only", "--codecs", "png", "--kodak-dir", str(SHARED_KODAK.parent))
+def test_a_path_option_value_that_hides_the_ini_is_explained(project, tmp_path_factory):
+    elsewhere = tmp_path_factory.mktemp("elsewhere")  # an existing folder outside the project
+    result = project.runpytest("--collect-only", "--codecs", "png", "--kodak-dir", str(elsewhere))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert f"write --kodak-dir={SHARED_KODAK.parent} (with '=')" in result.stderr.str()
+    assert f"write --kodak-dir={elsewhere} (with '=')" in result.stderr.str()
 
 
-@pytest.mark.skipif(not SHARED_KODAK.is_dir(), reason=f"no Kodak copy at {SHARED_KODAK}")
-def test_kodak_pixels_are_verified(tmp_path):
-    copy = tmp_path / "kodak"
-    copy.mkdir()
-    for path in SHARED_KODAK.glob("*.png"):
-        (copy / path.name).write_bytes(path.read_bytes())
-    Image.open(SHARED_KODAK / "kodim03.png").transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(copy / "kodim03.png")
+def test_kodak_pixels_are_verified(kodak_copy):
+    image = Image.open(kodak_copy / "kodim03.png")
+    image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(kodak_copy / "kodim03.png")
     store = images.ImageStore(crop=None)
-    dataset = images.kodak(str(copy))
-    assert store.get(dataset.images[0]).shape == (512, 768, 3)
+    dataset = images.kodak(str(kodak_copy))
+    assert store.get(dataset.images[0]).shape == (48, 64, 3)
     with pytest.raises(images.ImageError, match="kodim03.png: decoded pixels do not match the dataset's checksum"):
         store.get(dataset.images[2])

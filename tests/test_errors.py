@@ -48,6 +48,7 @@ def broken(project):
     return project
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_a_lossless_mismatch_or_a_raising_codec_fails_only_its_items(broken, workers):
     result = broken.runpytest_subprocess(

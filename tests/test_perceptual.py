@@ -9,14 +9,13 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import SHARED_KODAK, photo_like
+from conftest import embedded_photo
 from pytest_codecbench import metrics, perceptual
 
 
-def kodak_pair(name: str, quality: int, size: int = 256):
-    """A centre crop of a Kodak image (or a generated photo-like image) and its JPEG."""
-    path = SHARED_KODAK / f"{name}.png"
-    image = np.asarray(Image.open(path).convert("RGB")) if path.exists() else photo_like(768, 512, 3)
+def photo_pair(name: str, quality: int, size: int = 256):
+    """A centre crop of an embedded photograph and its JPEG."""
+    image = embedded_photo(name)
     top, left = (image.shape[0] - size) // 2, (image.shape[1] - size) // 2
     image = np.ascontiguousarray(image[top : top + size, left : left + size])
     out = io.BytesIO()
@@ -24,13 +23,14 @@ def kodak_pair(name: str, quality: int, size: int = 256):
     return image, np.asarray(Image.open(out))
 
 
-PAIRS = [("kodim05", 10), ("kodim14", 40), ("kodim23", 85)]
+PAIRS = [("astronaut", 10), ("coffee", 40), ("chelsea", 85)]
 
 
 def as_unit(image):
     return torch.from_numpy(image.astype(np.float32) / 255).permute(2, 0, 1)[None]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["alex", "vgg"])
 def test_lpips_equals_the_lpips_package(kind):
     """The lpips package's code and its own v0.1 heads, with the same ImageNet backbone."""
@@ -43,13 +43,14 @@ def test_lpips_equals_the_lpips_package(kind):
                 layer.weight.data, layer.bias.data = backbone[f"{name}.weight"], backbone[f"{name}.bias"]
     ours = perceptual.LPIPS(kind)
     for name, quality in PAIRS:
-        reference, decoded = kodak_pair(name, quality)
+        reference, decoded = photo_pair(name, quality)
         with torch.no_grad():
             expected = float(official(as_unit(reference) * 2 - 1, as_unit(decoded) * 2 - 1))
         assert ours(reference, decoded) == pytest.approx(expected, abs=1e-5)
         assert ours(reference, reference) == pytest.approx(0, abs=1e-7)
 
 
+@pytest.mark.slow
 def test_dists_equals_dists_pytorch(monkeypatch):
     """DISTS_pytorch's own code and alpha/beta, with torchvision's VGG16 given the same weights."""
     reference_code = pytest.importorskip("DISTS_pytorch.DISTS_pt")
@@ -66,22 +67,22 @@ def test_dists_equals_dists_pytorch(monkeypatch):
     official = reference_code.DISTS().eval()
     ours = perceptual.DISTS()
     for name, quality in PAIRS:
-        reference, decoded = kodak_pair(name, quality)
+        reference, decoded = photo_pair(name, quality)
         expected = float(official(as_unit(reference), as_unit(decoded)))
         assert ours(reference, decoded) == pytest.approx(expected, abs=1e-5)
 
 
 def test_scores_order_with_quality():
     lpips, dists = perceptual.LPIPS("alex"), perceptual.DISTS()
-    pairs = [kodak_pair("kodim05", q) for q in (5, 30, 90)]
+    pairs = [photo_pair("motorcycle_left", q) for q in (5, 30, 90)]
     assert lpips(*pairs[0]) > lpips(*pairs[1]) > lpips(*pairs[2]) > 0
     assert dists(*pairs[0]) > dists(*pairs[1]) > dists(*pairs[2]) > 0
 
 
 def test_ssimulacra2():
-    scores = [perceptual._ssimulacra2(*kodak_pair("kodim05", q))["ssimulacra2"] for q in (10, 50, 95)]
+    scores = [perceptual._ssimulacra2(*photo_pair("motorcycle_left", q))["ssimulacra2"] for q in (10, 50, 95)]
     assert scores[0] < scores[1] < scores[2] < 100
-    reference, _ = kodak_pair("kodim05", 50)
+    reference, _ = photo_pair("motorcycle_left", 50)
     assert perceptual._ssimulacra2(reference, reference)["ssimulacra2"] == pytest.approx(100)
 
 

@@ -11,7 +11,7 @@ import bjontegaard
 import pytest
 from PIL import Image
 
-from conftest import REPO, SHARED_KODAK, photo_like
+from conftest import REPO, photo_like
 from pytest_codecbench.cli import main
 from pytest_codecbench.report import build
 from pytest_codecbench.report.load import merge
@@ -163,9 +163,9 @@ def _write(path, data):
     return path
 
 
-@pytest.mark.skipif(not SHARED_KODAK.is_dir(), reason=f"no Kodak copy at {SHARED_KODAK}")
-def test_known_orderings_hold_on_kodak(tmp_path):
-    run = sweep(tmp_path, "--dataset=kodak", f"--kodak-dir={SHARED_KODAK}", "--max-images=3", "--crop=256",
+@pytest.mark.slow
+def test_known_orderings_hold_on_photographs(tmp_path):
+    run = sweep(tmp_path, "--dataset=default", "--max-images=3", "--crop=256",
                 "--codecs=jpeg,jxl,avif-s10", "--qualities=20,40,60,80", "--metrics=psnr,ms-ssim")  # fmt: skip
     (group,), _ = merge([run])
     bd = {row["codec"]: row for row in bd_rows(group, "jpeg")}
@@ -193,6 +193,7 @@ def browser():
     driver.quit()
 
 
+@pytest.mark.slow
 def test_leaderboard_page_in_headless_chromium(run, tmp_path, browser):
     from selenium.webdriver.common.by import By
 

@@ -10,6 +10,8 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from conftest import photo_like
 
+pytestmark = pytest.mark.slow  # real sweeps in subprocesses
+
 SWEEP = ["--codecs", "jpeg,png,webp", "--qualities", "jpeg=30,90 webp=50"]
 
 

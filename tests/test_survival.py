@@ -16,6 +16,8 @@ import pytest
 
 from pytest_codecbench.report import build
 
+pytestmark = pytest.mark.slow  # real sweeps in subprocesses
+
 # zlib of the raw samples, with a pause so that a kill lands mid-sweep; and a codec whose
 # quality 2 aborts the process inside C code (os.abort is C's abort()).
 ADAPTERS = """
