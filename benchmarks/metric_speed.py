@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pytest_codecbench import metrics
+from pytest_codecbench import metrics, process
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 
@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a sweep uses 1 per process)")
     args = parser.parse_args()
-    metrics.prepare_torch(threads=args.threads, on=args.device)
+    process.prepare_torch(threads=args.threads, on=args.device)
     images = list(pairs())
     print(f"{args.threads} torch thread(s) of {os.cpu_count()} cores, device {args.device}; seconds per 768×512 image")
     print(f"{'metric':12s} {'first pair':>10s} {'same image':>10s}")

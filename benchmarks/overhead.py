@@ -33,7 +33,7 @@ def timed(command: list[str]) -> float:
 
 def plain_loop(items_file: str) -> None:
     """The same work without pytest: run in a child process by main()."""
-    from pytest_codecbench import metrics
+    from pytest_codecbench import metrics, process
     from pytest_codecbench.codec import load_codecs
     from pytest_codecbench.images import ImageStore, resolve
 
@@ -41,7 +41,7 @@ def plain_loop(items_file: str) -> None:
     codecs = load_codecs([REPO / "codecs"])
     store = ImageStore(tuple(spec["crop"]) if spec["crop"] else None)
     images = {i.name: i for i in resolve(spec["dataset"], spec["kodak_dir"]).images}
-    metrics.prepare_torch(threads=1)  # as the plugin does
+    process.prepare_torch(threads=1)  # as the plugin does
     metric_list = [m for m in metrics.available().values() if m.default]  # the sweep runs the defaults
     for codec_name, quality, image_name, runs in spec["items"]:
         codec, reference = codecs[codec_name], store.get(images[image_name])

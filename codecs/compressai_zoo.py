@@ -10,8 +10,8 @@ each but the last preceded by its length (uint32). ``decode`` needs nothing else
 
 As in CompressAI's own evaluation (``compressai.utils.eval_model``) the image is padded
 with zeros to a multiple of 64 (six stride-2 stages), centred, and the reconstruction is
-cropped back; on CUDA cuDNN is made deterministic so that the decoder's entropy
-parameters match the encoder's. Torch runs with the sweep's one thread per process.
+cropped back; on CUDA the plugin makes cuDNN deterministic so that the decoder's
+entropy parameters match the encoder's. Torch runs with the sweep's one thread per process.
 """
 
 import hashlib
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pytest_codecbench import Codec, complexity, stage
 from pytest_codecbench.torch_codec import device, split_stage, synchronizer, to_image, to_tensor
-from pytest_codecbench.torch_compat import import_torchvision
+from pytest_codecbench.torch_compat import import_quietly, import_torchvision
 from pytest_codecbench.weights import Checkpoint
 
 # architecture -> (qualities with pretrained weights for both metrics, description);
@@ -56,18 +56,11 @@ def _parts(architecture: str) -> dict[str, tuple[str, ...]]:
 
 def _zoo():
     import_torchvision()  # compressai imports torchvision; see pytest_codecbench.torch_compat
-    import compressai.zoo
-
-    return compressai.zoo
+    return import_quietly("compressai.zoo")
 
 
 @lru_cache(maxsize=2)  # items run quality by quality: keep the current model, not the whole zoo
 def _model(architecture: str, metric: str, quality: int, on: str):
-    import torch
-
-    if on.startswith("cuda"):
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
     model = _zoo().image_models[architecture](quality=quality, metric=metric, pretrained=True, progress=False)
     return model.eval().to(on)
 

@@ -51,15 +51,16 @@ def list_weights(args) -> int:
         for quality in codec.qualities:
             for checkpoint in codec.weights(quality):
                 state, detail = checkpoint.status()
+                where = detail if state != MISSING else checkpoint.url
                 if state == MISSING and args.download:
                     try:
                         checkpoint.fetch()
                     except Exception as error:
-                        detail += f"; download failed: {type(error).__name__}: {error}"
+                        where += f" (download failed: {type(error).__name__}: {error})"
                     else:
-                        state, detail = checkpoint.status()
+                        state, where = checkpoint.status()
                 problems += state != PRESENT
-                print(f"{codec.item_id(quality):28s} {state:8s} {detail if state != MISSING else checkpoint.url}")
+                print(f"{codec.item_id(quality):28s} {state:8s} {where}")
     return 1 if problems else 0
 
 
@@ -76,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
         "report",
         help="tables, RD plots, BD-rate and a leaderboard page from --benchmark-json files",
         description="Merge codecbench JSON reports (shards, -n 0 or -n N runs) and write, per dataset, crop and "
-        "machine: rd.csv, per-image.csv, bd-rate.csv, complexity.csv, README.md, rd-*.png/svg and index.html.",
+        "machine: rd.csv, per-image.csv, bd-rate.csv, stage-times.csv, macs.csv, README.md, rd-*.png/svg and "
+        "index.html.",
     )
     rep.add_argument("files", nargs="+", type=Path, help="JSON files written with --benchmark-json")
     rep.add_argument("-o", "--output", type=Path, default=Path("results"), help="output folder (default: results)")

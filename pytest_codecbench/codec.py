@@ -14,7 +14,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .torch_compat import import_torchvision
+from .torch_compat import import_quietly
 from .weights import Checkpoint
 
 Quality = int | float | str
@@ -88,10 +88,7 @@ class Codec:
         """Import the modules the codec needs; say which one is missing, if any."""
         for module in self.requires:
             try:
-                if module == "torchvision":  # compressai, piq, … import it; see torch_compat
-                    import_torchvision()
-                else:
-                    importlib.import_module(module)
+                import_quietly(module)  # torchvision: see torch_compat
             except (ImportError, RuntimeError) as error:
                 return f"codec {self.name!r} needs the module {module!r}, which does not import: {error}"
         return None

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
+from .torch_compat import import_quietly
+
 
 def count(model, inputs: tuple, parts: dict[str, tuple[str, ...]], pixels: int) -> dict:
     """One traced forward pass of ``model(*inputs)``; per part (named submodules of ``model``):
     MACs, kMACs per pixel of the original image, parameters, and the operators not counted."""
-    from fvcore.nn import FlopCountAnalysis, parameter_count
-
+    fvcore = import_quietly("fvcore.nn")
+    FlopCountAnalysis, parameter_count = fvcore.FlopCountAnalysis, fvcore.parameter_count  # noqa: N806
     analysis = FlopCountAnalysis(model, inputs)
     analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False).tracer_warnings("none")
     macs = analysis.by_module()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from math import ceil
 from time import perf_counter
 
 import numpy as np
 
+from . import bench
 from . import metrics as metric_set
 from .codec import Codec, Quality
 from .images import ImageRef
@@ -85,12 +85,12 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
     try:
         rounds = 1
         if benchmark.enabled:
-            # pytest-benchmark's own rule, rounds = max(min_rounds, ceil(max_time / duration)),
-            # with the first run as the estimate and warm-up: a codec takes milliseconds to
-            # seconds, so one iteration per round, and no run is wasted on the slow ones.
+            # pytest-benchmark's own rule for the number of rounds, with the first run as the
+            # duration's estimate and warm-up: a codec takes milliseconds to seconds, so one
+            # iteration per round, and no run is wasted on the slow ones.
             start = perf_counter()
             roundtrip()
-            rounds = max(benchmark._min_rounds, ceil(benchmark._max_time / (perf_counter() - start)))
+            rounds = bench.rounds(benchmark, perf_counter() - start)
             timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
         data, decoded = benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
     except Exception as error:
@@ -100,7 +100,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
         result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
         estimates = _estimate(where, codec, reference, quality)
     except Exception:
-        benchmark.has_error = True  # keeps an incomplete record out of pytest-benchmark's JSON
+        bench.mark_failed(benchmark)  # keeps an incomplete record out of the JSON
         raise
     height, width = reference.shape[:2]
     if estimates:

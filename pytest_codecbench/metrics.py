@@ -6,7 +6,6 @@ from the ``codecbench.metrics`` entry-point group: a ``Metric`` or a list of the
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -118,24 +117,7 @@ def available() -> dict[str, Metric]:
     return metrics
 
 
-device = "cpu"  # where learned metrics run; set by prepare_torch
-
-
-def prepare_torch(threads: int, on: str = "cpu") -> None:
-    """Make piq importable on CPU-only torch, give torch its share of the cores, pick the device."""
-    global device
-    device = on
-    import torch
-
-    from .torch_compat import import_torchvision
-
-    import_torchvision()
-    import piq  # noqa: F401
-
-    torch.set_num_threads(threads)
-    # torch and piq leave ~300k long-lived objects; a full garbage collection then takes
-    # ~0.15 s and runs every few items. Freezing them keeps it off the sweep's hot path.
-    gc.freeze()
+device = "cpu"  # where learned metrics run; set by process.prepare_torch
 
 
 def compute(metrics: list[Metric], reference: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:

@@ -1,20 +1,19 @@
-"""The pytest plugin: options, parametrization, fixtures, and the JSON record of every item."""
+"""The pytest plugin: options, parametrization, fixtures, and the route of every item's record to the JSON.
+
+A session of a project that configures no codecs gets the options and nothing else.
+"""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from types import SimpleNamespace
+from collections import Counter
 
 import pytest
-from pytest_benchmark.stats import Metadata
-from pytest_benchmark.utils import safe_dumps
 
-from . import __version__, records
+from . import __version__, bench, options, process, records
+from .describe import describe, skip_forecast
 from .images import ImageError
 from .measure import Measurement, measure
-from .sweep import OPTIONS, Sweep
+from .sweep import Sweep
 from .weights import WeightsUnavailable
 
 SWEEP = pytest.StashKey[Sweep]()
@@ -22,64 +21,44 @@ MEASURED = pytest.StashKey[Measurement]()
 BENCHMARK = pytest.StashKey[object]()  # the item's pytest-benchmark fixture
 RECORD_KEY = pytest.StashKey[tuple[str, dict]]()  # (digest, key) of the item's durable record
 RESUMED = pytest.StashKey[dict]()  # the stored entry an item was resumed from
+SKIP_GROUP = pytest.StashKey[str]()  # why an item skipped, in words shared by items alike
 RECORD_PROPERTY = "codecbench_record"  # a report's user property carrying {"key", "benchmark"}
+SKIP_PROPERTY = "codecbench_skip"  # a report's user property carrying its SKIP_GROUP
 
 
 def pytest_addoption(parser: pytest.Parser):
-    group = parser.getgroup("codecbench", "codecbench: image-codec rate–distortion sweeps")
-    for name, (ini, help) in OPTIONS.items():
-        group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help)
-        parser.addini(ini, help)
-    group.addoption("--codec-dir", action="append", help="another folder of codec adapter files")
-    group.addoption(
-        "--resume", action="store_true", help="measure only items without a valid record in the record folder"
-    )
-    group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
-    parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
+    options.add_options(parser)
 
 
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-def _check_path_options(config: pytest.Config):
-    # pytest looks for its ini file before plugins add their options, so the value of
-    # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
-    args = list(config.invocation_params.args)
-    for flag in ("--dataset", "--kodak-dir", "--codec-dir"):
-        for i, arg in enumerate(args[:-1]):
-            if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
-                raise pytest.UsageError(
-                    f"write {flag}={args[i + 1]} (with '='): as a separate word pytest takes the path "
-                    "for a test path while it looks for its ini file, and then found none"
-                )
-
-
+@pytest.hookimpl(tryfirst=True)  # before xdist's pytest_configure reads its restart limit
 def pytest_configure(config: pytest.Config):
-    _check_path_options(config)
-    os.environ.setdefault("SVT_LOG", "1")  # the SVT-AV1 encoder prints a banner per encode otherwise
+    options.check_path_options(config)
     sweep = Sweep(config)
+    if not sweep.codecs:
+        return  # not a codecbench project
     config.stash[SWEEP] = sweep
     config.addinivalue_line("markers", "lossless: codecs whose decode(encode(x)) must equal x")
     config.addinivalue_line("markers", "lossy: codecs that are not lossless")
     for family in sorted({c.family for c in sweep.codecs.values() if c.family}):
         config.addinivalue_line("markers", f"{family}: codecs of the {family} family")
     if not _is_worker(config):
+        process.configure_controller(config)
         config.pluginmanager.register(Controller(config), "codecbench-controller")
-        if getattr(config.option, "maxworkerrestart", "") is None and config.getoption("numprocesses", None):
-            # A codec that crashes natively takes its worker with it, once per item; xdist's
-            # default (4 restarts per worker) would end the sweep after a few such items.
-            config.option.maxworkerrestart = str(max(100, 4 * config.option.numprocesses))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-benchmark's pytest_configure made its session
 def pytest_sessionstart(session: pytest.Session):
-    # pytest-benchmark would warn that it is off under xdist; codecbench measures there.
-    session.config._benchmarksession.xdist_warning = False
+    if SWEEP in session.config.stash:
+        bench.silence_xdist_warning(session.config)
 
 
 def pytest_report_header(config: pytest.Config):
-    sweep = config.stash[SWEEP]
-    if not sweep.codecs:
+    sweep = config.stash.get(SWEEP, None)
+    if sweep is None:
         return None
     dataset = sweep.dataset
     note = " (embedded default: no dataset configured; use --dataset kodak or --dataset FOLDER)"
@@ -91,6 +70,7 @@ def pytest_report_header(config: pytest.Config):
             f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs, device {sweep.device}"
         ),
         *(f"codecbench: {note}" for note in sweep.metric_notes),
+        *(f"codecbench: {line}" for line in skip_forecast(sweep)),
     ]
 
 
@@ -100,7 +80,7 @@ def _param_id(codec, quality, image) -> str:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc):
-    if not {"codec", "quality", "image"} <= set(metafunc.fixturenames):
+    if not {"codec", "quality", "image"} <= set(metafunc.fixturenames) or SWEEP not in metafunc.config.stash:
         return
     sweep = metafunc.config.stash[SWEEP]
     marks = {
@@ -108,7 +88,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
         + ([getattr(pytest.mark, c.family)] if c.family else [])
         for c in sweep.selected
     }
-    counting = "flops" in metafunc.fixturenames  # complexity items: codecs that can be counted
+    counting = "macs" in metafunc.fixturenames  # complexity items: codecs that can be counted
     params = [
         pytest.param(codec.name, quality, image.name, id=_param_id(codec, quality, image), marks=marks[codec.name])
         for codec, quality, image in sweep.items()
@@ -118,20 +98,34 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
-    shard = config.stash[SWEEP].shard
-    if shard:
-        index, count = shard
-        config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % count != index - 1])
-        items[:] = items[index - 1 :: count]
+    sweep = config.stash.get(SWEEP, None)
+    if sweep is None or not sweep.shard:
+        return
+    index, count = sweep.shard
+    config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % count != index - 1])
+    items[:] = items[index - 1 :: count]
+
+
+def _skip(request, reason: str, group: str, benchmark=None):
+    if benchmark is not None:
+        bench.mark_unused(benchmark)
+    request.node.stash[SKIP_GROUP] = group
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def _codecbench_process(request):
+    """This process's settings (torch threads, device, …), made once, before its first item."""
+    process.configure_worker(request.config.stash[SWEEP].device)
 
 
 @pytest.fixture
-def codec(request):
+def codec(request, _codecbench_process):
     """The Codec of this item; its items skip when a library it needs is missing."""
     codec = request.config.stash[SWEEP].codecs[request.param]
     missing = codec.missing_requirement()
     if missing:
-        pytest.skip(missing)
+        _skip(request, missing, missing)
     return codec
 
 
@@ -150,28 +144,21 @@ def reference(request, image):
         pytest.fail(str(error), pytrace=False)
 
 
-def _skip(benchmark, reason: str):
-    benchmark.skipped = True  # pytest-benchmark would warn that its fixture went unused
-    pytest.skip(reason)
-
-
 def _prepare(request, benchmark, codec, quality, image, measured: bool) -> None:
-    """Skip an item whose record is stored (with --resume); otherwise get its benchmark
-    fixture ready: in an xdist worker pytest-benchmark switches itself off, so switch it
-    back on; the record then goes to the controller with the item's report."""
-    config, sweep = request.config, request.config.stash[SWEEP]
+    """Skip an item whose record is stored (with --resume); otherwise take over its benchmark
+    fixture, whose record then takes codecbench's route to the JSON (see ``bench``)."""
+    sweep = request.config.stash[SWEEP]
     if sweep.records is not None:
-        key = sweep.item_key(request.node.originalname, codec, quality, image, measured)
+        key = sweep.record_key(request.node.originalname, codec, quality, image, measured)
         key_digest = records.digest(key)
         request.node.stash[RECORD_KEY] = (key_digest, key)
         entry = sweep.records.load(key_digest) if sweep.resume else None
         if entry is not None:
             request.node.stash[RESUMED] = entry
-            _skip(benchmark, f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}")
+            _skip(request, f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}",
+                  f"resumed: measured by an earlier run, records in {sweep.records.folder}", benchmark)  # fmt: skip
     request.node.stash[BENCHMARK] = benchmark
-    if _is_worker(config):
-        benchmark.disabled = config.getoption("benchmark_disable") and not config.getoption("benchmark_enable")
-        benchmark._add_stats = lambda stats: None  # the controller keeps the records
+    bench.take_over(benchmark, request.config)
 
 
 @pytest.fixture
@@ -182,16 +169,16 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
         for checkpoint in codec.weights(quality):
             checkpoint.ensure()
     except WeightsUnavailable as error:
-        _skip(benchmark, f"{codec.item_id(quality)}: {error}")
+        _skip(request, f"{codec.item_id(quality)}: {error}", error.group, benchmark)
     result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP].metrics)
     request.node.stash[MEASURED] = result
     return result
 
 
 @pytest.fixture
-def flops(request, benchmark, codec, quality, image, reference) -> dict:
-    """fvcore's count of a torch-based codec's encoder and decoder at this quality and image
-    size (see ``complexity.count``); needs no weights. Its item's benchmark time is the count's."""
+def macs(request, benchmark, codec, quality, image, reference) -> dict:
+    """fvcore's count of a torch-based codec's encoder and decoder multiply-accumulates (MACs) and
+    parameters at this quality and image size (see ``complexity.count``); needs no weights."""
     _prepare(request, benchmark, codec, quality, image, measured=False)
     height, width = reference.shape[:2]
     counted = benchmark.pedantic(codec.complexity, (quality, height, width), rounds=1, iterations=1)
@@ -231,48 +218,55 @@ def pytest_runtest_call(item: pytest.Item):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call):
-    """A passed item's record is stored at once, by the process that measured it; in a
-    worker, measured and resumed records also travel to the controller with the report."""
+    """A passed item's record is stored at once, by the process that measured it, and travels
+    with its report, as does a resumed item's record and a skipped item's reason group."""
     report = yield
-    worker, store = _is_worker(item.config), item.config.stash[SWEEP].records
+    if SWEEP not in item.config.stash:
+        return report
+    if report.skipped and SKIP_GROUP in item.stash:
+        report.user_properties.append((SKIP_PROPERTY, item.stash[SKIP_GROUP]))
     if call.when == "setup" and RESUMED in item.stash:
         report.user_properties.append((RECORD_PROPERTY, item.stash[RESUMED]))
     benchmark = item.stash.get(BENCHMARK, None)
-    if call.when != "call" or benchmark is None or benchmark.has_error or benchmark.stats is None:
+    if call.when != "call" or benchmark is None or not report.passed:
         return report
-    entry = {"benchmark": json.loads(safe_dumps(benchmark.stats.as_dict(include_data=True)))}
-    if store is not None and report.passed:
+    entry = {"benchmark": bench.entry(benchmark)}
+    if entry["benchmark"] is None:
+        return report
+    store = item.config.stash[SWEEP].records
+    if store is not None:
         key_digest, entry["key"] = item.stash[RECORD_KEY]
         store.save(key_digest, entry)
-    if worker:
-        report.user_properties.append((RECORD_PROPERTY, entry))
+    report.user_properties.append((RECORD_PROPERTY, entry))
     return report
 
 
 class Controller:
-    """On the xdist controller (or the only process): hands pytest-benchmark the records
-    that workers measured and that were resumed, so --benchmark-json is complete; keeps
-    them in the record folder too (a remote worker wrote its own on its machine); and
-    names codec, quality and image when a worker crashes."""
+    """On the xdist controller (or the only process): hands pytest-benchmark every item's
+    record, so --benchmark-json is complete; keeps them in the record folder too (a remote
+    worker wrote its own on its machine); counts skips by reason; and names codec, quality
+    and image when a worker crashes."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        self.skips: Counter[str] = Counter()
 
     def pytest_runtest_logreport(self, report: pytest.TestReport):
         store = self.config.stash[SWEEP].records
-        for name, entry in report.user_properties:
+        for name, value in report.user_properties:
+            if name == SKIP_PROPERTY:
+                self.skips[value] += 1
             if name != RECORD_PROPERTY:
                 continue
-            record = entry["benchmark"]
-            fixture = SimpleNamespace(cprofile_stats=None, has_error=False, **{k: record[k] for k in _FIXTURE_FIELDS})
-            metadata = Metadata(fixture, record["stats"]["iterations"], record["options"])
-            for duration in record["stats"]["data"]:
-                metadata.stats.update(duration)
-            self.config._benchmarksession.benchmarks.append(metadata)
-            if store is not None and "key" in entry:
-                key_digest = records.digest(entry["key"])
+            bench.add(self.config, value["benchmark"])
+            if store is not None and "key" in value:
+                key_digest = records.digest(value["key"])
                 if not store.path(key_digest).exists():
-                    store.save(key_digest, entry)
+                    store.save(key_digest, value)
+
+    def pytest_terminal_summary(self, terminalreporter):
+        for group, count in self.skips.most_common():
+            terminalreporter.write_line(f"codecbench: {count} skipped: {group}")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
@@ -287,10 +281,10 @@ class Controller:
                 )
                 return
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_benchmark_group_stats(self, config, benchmarks, group_by):
+        return bench.without_counts((yield))
 
-_FIXTURE_FIELDS = ("name", "fullname", "group", "param", "params", "extra_info")
-
-
-def pytest_benchmark_update_json(config: pytest.Config, benchmarks, output_json: dict):
-    output_json["benchmarks"].sort(key=lambda b: b["fullname"])
-    output_json["codecbench"] = {"version": __version__, **config.stash[SWEEP].describe()}
+    def pytest_benchmark_update_json(self, config: pytest.Config, benchmarks, output_json: dict):
+        output_json["benchmarks"].sort(key=lambda b: b["fullname"])
+        output_json["codecbench"] = {"version": __version__, **describe(config.stash[SWEEP])}

@@ -16,14 +16,45 @@ import os
 from functools import cache
 from pathlib import Path
 
+from . import __version__
+from .digests import file_sha256
+
+
+def machine_label(cpu: dict, fallback: str = "") -> str:
+    """How records and reports name a machine: CPU brand and core count, from py-cpuinfo's
+    dict (pytest-benchmark's ``machine_info.cpu`` is the same)."""
+    return f"{cpu.get('brand_raw') or fallback or 'unknown CPU'}, {cpu.get('count', '?')} cores"
+
 
 @cache
 def machine() -> str:
-    """The CPU and core count, as the report names machines (from py-cpuinfo, as pytest-benchmark does)."""
+    """This machine's label."""
     import cpuinfo
 
-    info = cpuinfo.get_cpu_info()
-    return f"{info.get('brand_raw') or 'unknown CPU'}, {info.get('count', '?')} cores"
+    return machine_label(cpuinfo.get_cpu_info())
+
+
+def item_key(test: str, codec, quality, image: str, pixels: str, shape: tuple, versions: dict, device: str,
+             measured_with: dict | None) -> dict:  # fmt: skip
+    """Everything that decides an item's result. ``measured_with``: for a rate–distortion item
+    the metric set and timing options; None for a complexity count, which depends on neither."""
+    key = {
+        "test": test,
+        "codecbench": __version__,
+        "codec": codec.name,
+        "quality": quality,
+        # an adapter file's content; for an entry point, its name and its libraries' versions
+        "adapter": file_sha256(codec.source) if Path(codec.source).is_file() else codec.source,
+        "versions": versions,
+        "weights": [checkpoint.url for checkpoint in codec.weights(quality)],  # names carry a hash
+        "image": image,
+        "pixels": pixels,
+        "shape": list(shape),
+        "device": device,
+        "machine": machine(),
+        **(measured_with or {}),
+    }
+    return json.loads(json.dumps(key, default=str))  # plain types: it travels to the xdist controller
 
 
 def digest(key: dict) -> str:

@@ -9,13 +9,24 @@ registered unconditionally, so declaring their schemas lets the pure-Python part
 torchvision imports normally nothing is changed.
 """
 
+import importlib
 import sys
+import warnings
 
 _MISSING_OPS = (
     "nms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
     "qnms(Tensor dets, Tensor scores, float iou_threshold) -> Tensor",
 )
 _library = None  # keeps the op declarations alive for the process
+
+
+def import_quietly(name: str):
+    """Import a module (torchvision as below) without torch's DeprecationWarning for
+    ``torch.jit.script``, which fvcore.nn and torch_geometric (imported by compressai) call at
+    import time: it is not the user's business."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        return import_torchvision() if name == "torchvision" else importlib.import_module(name)
 
 
 def import_torchvision():

@@ -22,7 +22,12 @@ _failed: dict[str, str] = {}  # URL -> why its download failed, so a process tri
 
 
 class WeightsUnavailable(Exception):
-    """A checkpoint is missing or corrupt and could not be fetched; the message names the file."""
+    """A checkpoint is missing or corrupt and could not be fetched; the message names the file,
+    ``group`` says it in words shared by every checkpoint of that cache in the same state."""
+
+    def __init__(self, message: str, group: str):
+        super().__init__(message)
+        self.group = group
 
 
 def hub_dir() -> Path:
@@ -83,4 +88,5 @@ class Checkpoint:
             return self.path
         if state == MISSING:
             detail += f"; downloading {self.url} failed ({_failed[self.url]})"
-        raise WeightsUnavailable(f"weights {state}: {detail}")
+        group = f"weights {state} in the torch.hub cache {self.path.parent} (`codecbench weights --download`)"
+        raise WeightsUnavailable(f"weights {state}: {detail}", group)

@@ -9,16 +9,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_codecbench import metrics
+from pytest_codecbench import images, process
+from pytest_codecbench.torch_compat import import_quietly
 
 # pytester's in-process runs forget modules first imported inside them, and torch
-# cannot be imported twice in one process: import what the metrics need up front.
-metrics.prepare_torch(threads=2)
-import compressai.zoo  # noqa: E402, F401
-import fvcore.nn  # noqa: E402, F401
-import piq  # noqa: E402, F401
-
-from pytest_codecbench import images  # noqa: E402
+# cannot be imported twice in one process: import what the codecs and metrics need up front.
+process.prepare_torch(threads=2)
+import_quietly("compressai.zoo")
+import_quietly("fvcore.nn")
 
 REPO = Path(__file__).resolve().parents[1]
 # Tests use nothing outside the repo and their temporary folders: generated images, or the

@@ -154,3 +154,23 @@ def test_codecs_command_lists_grids_and_versions(capsys):
     assert main(["codecs", "--codec-dir", str(REPO / "codecs")]) == 0
     out = capsys.readouterr().out
     assert "jpeg-q5 jpeg-q10" in out and "libjpeg-turbo" in out and "jpegls-near0" in out
+
+
+@pytest.mark.slow
+def test_an_unrelated_project_gets_only_the_options(pytester):
+    """codecbench is installed, but this project configures no codecs: no torch, no changed xdist settings."""
+    pytester.makeconftest(
+        """
+        import sys
+
+        def pytest_unconfigure(config):
+            if not hasattr(config, "workerinput"):
+                print(f"controller: torch {'torch' in sys.modules}, restarts {config.option.maxworkerrestart}")
+        """
+    )
+    pytester.makepyfile("import sys\n\ndef test_plain():\n    assert 'torch' not in sys.modules\n")
+    result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["controller: torch False, restarts None"])
+    assert "codecbench:" not in result.stdout.str() and "codecbench 0" not in result.stdout.str()  # no header
+    assert "--codecs" in pytester.runpytest_subprocess("--help").stdout.str()

@@ -139,7 +139,7 @@ def test_a_sweep_with_weights_records_stages_estimates_and_counts(project, torch
     assert build([project.path / "out.json"], project.path / "results", anchor="mbt2018-mean-mse") == 0
     (folder,) = (project.path / "results").iterdir()
     assert "bpp_likelihood" in (folder / "rd.csv").read_text().splitlines()[0]
-    assert len((folder / "flops.csv").read_text().splitlines()) == 1 + 2
+    assert len((folder / "macs.csv").read_text().splitlines()) == 1 + 2
 
 
 def _direct_fvcore(architecture: str, quality: int, height: int, width: int) -> tuple[int, int]:
@@ -172,12 +172,16 @@ def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(p
     result.assert_outcomes(passed=8, skipped=8)
     assert "fixture was not used" not in result.stdout.str()  # a skipped item is not an unused benchmark
     cache = weights.hub_dir()
+    result.stdout.fnmatch_lines([
+        f"codecbench: rate–distortion items of 2 codecs skip unless their weights download into {cache} *",
+        f"codecbench: 8 skipped: weights missing in the torch.hub cache {cache} (`codecbench weights --download`)",
+    ])  # fmt: skip
     for architecture, quality in [("bmshj2018-hyperprior", 1), ("mbt2018", 6)]:
         name = os.path.basename(ZOO.model_urls[architecture]["mse"][quality])
         result.stdout.fnmatch_lines([f"*{architecture}-mse-q{quality}: weights missing: {name} is not in the "
                                      f"torch.hub cache {cache}; downloading*"])  # fmt: skip
     records = json.loads((project.path / "out.json").read_text())["benchmarks"]
-    assert len(records) == 8 and all(r["name"].startswith("test_flops") for r in records)
+    assert len(records) == 8 and all(r["name"].startswith("test_macs") for r in records)
     for record in records:
         params, info = record["params"], record["extra_info"]
         architecture = params["codec"].removesuffix("-mse")
@@ -201,6 +205,11 @@ def test_corrupt_missing_and_present_checkpoints(torch_home, monkeypatch, capsys
     state = {line.split()[0]: line.split()[1] for line in lines[1:]}
     assert state["bmshj2018-factorized-mse-q1"] == "present" and state["bmshj2018-factorized-mse-q2"] == "corrupt"
     assert state["cheng2020-attn-ms-ssim-q6"] == "missing" and len(state) == 2 * (4 * 8 + 2 * 6)
+
+    assert main(["weights", "--download", "--codec-dir", str(REPO / "codecs")]) == 1  # offline: each says why
+    missing = [line for line in capsys.readouterr().out.splitlines() if " missing " in line]
+    assert len(missing) == len(state) - 2
+    assert all(f"{UNREACHABLE}" in line and "(download failed: URLError: " in line for line in missing), missing[0]
 
 
 def test_a_download_is_hash_checked(torch_home, server):

@@ -97,7 +97,7 @@ def test_shards_merge_into_the_report_of_the_whole_run(run, tmp_path):
     (whole,) = (tmp_path / "whole").iterdir()
     (merged,) = (tmp_path / "merged").iterdir()
     assert whole.name == merged.name
-    for name in ("rd.csv", "per-image.csv", "bd-rate.csv", "complexity.csv"):
+    for name in ("rd.csv", "per-image.csv", "bd-rate.csv", "stage-times.csv"):
         assert (whole / name).read_text() == (merged / name).read_text(), name
 
 

@@ -10,20 +10,20 @@ from .files import markdown, write_csv
 from .load import Group, ReportError, merge
 from .page import leaderboard
 from .plots import rd_plots
-from .tables import AVERAGING, bd_rows, complexity_rows, count_rows, image_rows, rd_rows
+from .tables import AVERAGING, bd_rows, image_rows, macs_rows, rd_rows, stage_time_rows
 
 __all__ = ["ReportError", "build", "write_group"]
 
 
 def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: bool, command: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    rd, complexity = rd_rows(group), complexity_rows(group)
+    rd, stage_times = rd_rows(group), stage_time_rows(group)
     write_csv(folder / "rd.csv", rd)
     write_csv(folder / "per-image.csv", image_rows(group))
-    write_csv(folder / "complexity.csv", complexity)
-    counts = count_rows(group)
+    write_csv(folder / "stage-times.csv", stage_times)
+    counts = macs_rows(group)
     if counts:
-        write_csv(folder / "flops.csv", counts)
+        write_csv(folder / "macs.csv", counts)
     try:
         bd = bd_rows(group, anchor, method)
         write_csv(folder / "bd-rate.csv", bd)
@@ -39,20 +39,20 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
         f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
         f"## BD-rate against {anchor} ({method})\n\n{bd_text}\n"
-        f"## Complexity\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(complexity)}\n"
+        f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
         + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
     )
-    (folder / "index.html").write_text(leaderboard(group, rd, bd, complexity, counts, anchor, plots, command))
+    (folder / "index.html").write_text(leaderboard(group, rd, bd, stage_times, counts, anchor, plots, command))
 
 
 def _counts_section(counts: list[dict]) -> str:
     table = [{k: v for k, v in row.items() if k not in ("not_counted", "counter")} for row in counts]
     skipped = {row["codec"]: row["not_counted"] for row in counts}
     return (
-        f"## Multiply-adds and parameters\n\nCounted by {counts[0]['counter']} on each image's size; kMAC/pixel "
-        "per pixel of the original image. Operators fvcore did not count (listed per codec below) are not in "
-        f"these totals.\n\n{markdown(table)}\n"
+        f"## Multiply-accumulates (MACs) and parameters\n\nCounted by {counts[0]['counter']} on each image's size; "
+        "kMAC/pixel per pixel of the original image. Operators fvcore did not count (listed per codec below) are "
+        f"not in these totals.\n\n{markdown(table)}\n"
         + "".join(f"- {codec}: {ops or 'none'}\n" for codec, ops in skipped.items())
         + "\n"
     )
@@ -70,6 +70,6 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
         return 2
     for group in groups:
         write_group(group, out / group.name, anchor, method, log_bpp, command)
-        counted = f" and {len(group.counts)} complexity items" if group.counts else ""
+        counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
     return 1 if errors else 0

@@ -15,6 +15,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..records import machine_label
+
 
 class ReportError(Exception):
     """A file cannot be used as a codecbench report; the message names it."""
@@ -40,7 +42,7 @@ class Group:
     metrics: dict[str, dict] = field(default_factory=dict)  # column -> label, higher_is_better, bd_rate
     codecs: dict[str, dict] = field(default_factory=dict)  # codec -> description, versions, lossless
     items: dict[tuple, Item] = field(default_factory=dict)
-    counts: dict[tuple, Item] = field(default_factory=dict)  # complexity items (test_flops): MACs, parameters
+    counts: dict[tuple, Item] = field(default_factory=dict)  # complexity counts (test_macs): MACs, parameters
     sources: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
     python: str = ""
@@ -49,12 +51,6 @@ class Group:
     def name(self) -> str:
         """File-name friendly, stable across runs on the same kind of machine."""
         return re.sub(r"[^a-z0-9]+", "-", f"{self.dataset} {self.crop} {self.machine}".lower()).strip("-")
-
-
-def _machine(info: dict) -> str:
-    cpu = info.get("cpu", {})
-    brand = cpu.get("brand_raw") or info.get("processor") or "unknown CPU"
-    return f"{brand}, {cpu.get('count', '?')} cores"
 
 
 def read_report(path: Path) -> dict:
@@ -94,7 +90,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
             continue
         meta = data["codecbench"]
         crop = "x".join(map(str, meta["crop"])) if meta.get("crop") else "full"
-        here = _machine(data["machine_info"])
+        here = machine_label(data["machine_info"].get("cpu", {}), data["machine_info"].get("processor", ""))
         if not data["benchmarks"]:
             warnings.warn(f"{path}: an empty run, no items measured", stacklevel=2)
         replaced = 0

@@ -58,10 +58,10 @@ def _table(rows: list[dict]) -> str:
     return f'<table class="sortable"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def leaderboard(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], counts: list[dict],
+def leaderboard(group: Group, rd: list[dict], bd: list[dict], stage_times: list[dict], counts: list[dict],
                 anchor: str, plots: list[Path], command: str) -> str:  # fmt: skip
     bd_by_codec = {row["codec"]: row for row in bd}
-    speed = {row["codec"]: row for row in complexity}
+    speed = {row["codec"]: row for row in stage_times}
     bd_columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
     headers = [("codec", ""), ("kind", ""), ("points", "RD points"), ("bpp range", "")]
     headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in bd_columns]
@@ -110,7 +110,7 @@ RD curves; lossless codecs have no BD-rate. MP/s: median over the codec's items.
 {"<p class=note>Flagged BD values: " + "<br>".join(notes) + "</p>" if notes else ""}
 <h2>Rate–distortion</h2>
 {"".join(figures)}
-{"<h2>Multiply-adds and parameters (fvcore)</h2>" + _table(counts) if counts else ""}
+{"<h2>Multiply-accumulates (MACs) and parameters (fvcore)</h2>" + _table(counts) if counts else ""}
 <h2>Library versions</h2>
 <table><thead><tr><th>codec</th><th>versions</th></tr></thead><tbody>{versions}</tbody></table>
 <script>{SCRIPT}</script>

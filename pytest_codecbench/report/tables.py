@@ -1,4 +1,4 @@
-"""Rate–distortion, per-image, BD-rate and complexity tables of one group, as rows of dicts."""
+"""Rate–distortion, per-image, BD-rate, stage-time and MAC tables of one group, as rows of dicts."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def image_rows(group: Group) -> list[dict]:
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"], r["image"]))
 
 
-def complexity_rows(group: Group) -> list[dict]:
+def stage_time_rows(group: Group) -> list[dict]:
     """Per codec: the median over all its items of every timed stage."""
     by_codec = defaultdict(list)
     for item in group.items.values():
@@ -88,7 +88,7 @@ def complexity_rows(group: Group) -> list[dict]:
     return rows
 
 
-def count_rows(group: Group) -> list[dict]:
+def macs_rows(group: Group) -> list[dict]:
     """Per codec and quality: fvcore's counts (median over images, which differ only in size),
     and the operators it did not count."""
     points = defaultdict(list)

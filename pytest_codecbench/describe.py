@@ -1,0 +1,55 @@
+"""What a sweep says about itself: the JSON report's ``codecbench`` section, and the header's forecast of skips."""
+
+from __future__ import annotations
+
+import shlex
+from collections import defaultdict
+
+from . import metrics
+from .sweep import Sweep
+
+
+def describe(sweep: Sweep) -> dict:
+    """What the numbers were measured on, for the JSON report."""
+    return {
+        "command": shlex.join(["pytest", *sweep.config.invocation_params.args]),
+        "dataset": {"name": sweep.dataset.name, "source": sweep.dataset.source, "images": len(sweep.dataset.images)},
+        "crop": list(sweep.crop) if sweep.crop else None,
+        "metrics": {
+            key: {"label": column.label, "higher_is_better": column.higher_is_better, "bd_rate": column.bd_rate}
+            for metric in metrics.available().values()
+            if metric.name in sweep.metric_names
+            for key, column in metric.columns.items()
+        },
+        "codecs": {
+            codec.name: {
+                "description": codec.description,
+                "lossless": codec.lossless,
+                "qualities": list(sweep.qualities[codec.name]),
+                "source": codec.source,
+                "versions": sweep.versions(codec),
+            }
+            for codec in sweep.selected
+        },
+    }
+
+
+def skip_forecast(sweep: Sweep) -> list[str]:
+    """One line per reason for which some selected codecs' items will skip: a library that does
+    not import, or weights that are not in their cache (their items try to download them first)."""
+    lines = []
+    missing_weights: dict[str, list[str]] = defaultdict(list)  # cache folder -> codecs
+    for codec in sweep.selected:
+        missing = codec.missing_requirement()
+        if missing:
+            lines.append(f"its items skip: {missing}")
+            continue
+        folders = {c.path.parent for q in sweep.qualities[codec.name] for c in codec.weights(q) if not c.path.is_file()}
+        for folder in folders:
+            missing_weights[str(folder)].append(codec.name)
+    for folder, names in missing_weights.items():
+        lines.append(
+            f"rate–distortion items of {len(names)} codecs skip unless their weights download into {folder} "
+            f"(`codecbench weights --download`; complexity items run): {', '.join(names)}"
+        )
+    return lines

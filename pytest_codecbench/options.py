@@ -1,0 +1,174 @@
+"""What the command line and the ini file ask for, parsed and checked; a problem is a usage error naming the option."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import metrics
+from .codec import Codec, CodecError, Quality
+
+# option name -> (ini name, help)
+OPTIONS = {
+    "codecs": ("codecbench_codecs", "codecs to sweep, comma-separated names or globs (default: all)"),
+    "qualities": (
+        "codecbench_qualities",
+        "quality grid: 'Q1,Q2' for every codec, or 'CODEC=Q1,Q2' (globs allowed), several separated by spaces",
+    ),
+    "dataset": ("codecbench_dataset", "'default' (embedded sample photos), 'kodak', or a folder of images"),
+    "kodak_dir": ("codecbench_kodak_dir", "an existing Kodak copy (else $CODECBENCH_KODAK_DIR, else download)"),
+    "max_images": ("codecbench_max_images", "use only the first N images of the dataset"),
+    "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
+    "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
+    "device": ("codecbench_device", "where torch models (learned codecs and metrics) run: cpu (default) or cuda"),
+    "records": (
+        "codecbench_records",
+        "folder of per-item records, written as items pass (default: .codecbench/records); 'none' for none",
+    ),
+}
+
+
+def add_options(parser: pytest.Parser) -> None:
+    group = parser.getgroup("codecbench", "codecbench: image-codec rate–distortion sweeps")
+    for name, (ini, help) in OPTIONS.items():
+        group.addoption(f"--{name.replace('_', '-')}", dest=name, default=None, help=help)
+        parser.addini(ini, help)
+    group.addoption("--codec-dir", action="append", help="another folder of codec adapter files")
+    group.addoption(
+        "--resume", action="store_true", help="measure only items without a valid record in the record folder"
+    )
+    group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
+    parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
+
+
+def option(config: pytest.Config, name: str):
+    """An option's value from the command line, else from the ini file, else None."""
+    value = config.getoption(name)
+    return value if value is not None else (config.getini(OPTIONS[name][0]) or None)
+
+
+def codec_dirs(config: pytest.Config) -> list[Path]:
+    return list(config.getini("codecbench_codec_dirs")) + [Path(p) for p in config.getoption("codec_dir") or []]
+
+
+def check_path_options(config: pytest.Config) -> None:
+    # pytest looks for its ini file before plugins add their options, so the value of
+    # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
+    args = list(config.invocation_params.args)
+    for flag in ("--dataset", "--kodak-dir", "--codec-dir"):
+        for i, arg in enumerate(args[:-1]):
+            if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
+                raise pytest.UsageError(
+                    f"write {flag}={args[i + 1]} (with '='): as a separate word pytest takes the path "
+                    "for a test path while it looks for its ini file, and then found none"
+                )
+
+
+def words(text: str) -> list[str]:
+    return [w for w in re.split(r"[,\s]+", text.strip()) if w]
+
+
+def select_codecs(codecs: dict[str, Codec], spec: str | None) -> list[Codec]:
+    if not spec:
+        return list(codecs.values())
+    chosen: list[str] = []
+    for pattern in words(spec):
+        matches = fnmatch.filter(codecs, pattern)
+        if not matches:
+            raise pytest.UsageError(f"--codecs: unknown codec {pattern!r}; valid: {', '.join(codecs) or 'none'}")
+        chosen += [m for m in matches if m not in chosen]
+    return [codecs[name] for name in chosen]
+
+
+def quality_grid(selected: list[Codec], spec: str | None) -> dict[str, tuple[Quality, ...]]:
+    grid = {codec.name: codec.qualities for codec in selected}
+    for part in (spec or "").split():
+        pattern, _, values = part.rpartition("=")
+        targets = [c for c in selected if fnmatch.fnmatch(c.name, pattern or "*")]
+        if not targets:
+            raise pytest.UsageError(f"--qualities {part!r}: no selected codec matches {pattern!r}")
+        for codec in targets:
+            try:
+                grid[codec.name] = tuple(dict.fromkeys(codec.parse_quality(v) for v in values.split(",") if v))
+            except CodecError as error:
+                raise pytest.UsageError(f"--qualities: {error}") from error
+    return grid
+
+
+def select_metrics(spec: str | None) -> tuple[list[str], list[str]]:
+    """The chosen metrics and notes for the header. One that cannot run here (e.g. missing
+    weights) is a usage error when named, and is left out, with a note, when only implied."""
+    known = metrics.available()
+    named = bool(spec) and spec != "all"
+    names = words(spec) if named else [m.name for m in known.values() if m.default or spec == "all"]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise pytest.UsageError(f"--metrics: unknown metric {unknown[0]!r}; valid: {', '.join(known)}")
+    usable, notes = [], []
+    for name in names:
+        try:
+            if known[name].check:
+                known[name].check()
+            usable.append(name)
+        except metrics.MetricError as error:
+            if named:
+                raise pytest.UsageError(f"--metrics: {name}: {error}") from error
+            notes.append(f"{name} off: {error}")
+    return usable, notes
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d+)/(\d+)", text.strip())
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise pytest.UsageError(f"--shard {text!r}: expected K/N with 1 <= K <= N, e.g. 2/4")
+    return int(match[1]), int(match[2])
+
+
+def parse_crop(text: str | None) -> tuple[int, int] | None:
+    if not text or text.lower() == "none":
+        return None
+    match = re.fullmatch(r"(\d+)(?:[x×](\d+))?", text.strip())
+    if not match or int(match[1]) < 1 or int(match[2] or 1) < 1:
+        raise pytest.UsageError(f"--crop {text!r}: expected N, WxH or none")
+    return int(match[1]), int(match[2] or match[1])
+
+
+def parse_max_images(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not str(text).isdigit() or int(text) < 1:
+        raise pytest.UsageError(f"--max-images {text!r}: expected a positive integer")
+    return int(text)
+
+
+def parse_device(text: str | None) -> str:
+    device = text or "cpu"
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise pytest.UsageError(f"--device {device!r}: expected cpu or cuda")
+    if device != "cpu":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine")
+    return device
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    folder: Path | None  # None: records off
+    resume: bool
+
+
+def parse_records(config: pytest.Config) -> RecordOptions:
+    text = option(config, "records") or ".codecbench/records"
+    folder = None if text == "none" else config.rootpath / text
+    resume = config.getoption("resume")
+    if resume and folder is None:
+        raise pytest.UsageError("--resume needs a record folder; --records none turns them off")
+    return RecordOptions(folder, resume)

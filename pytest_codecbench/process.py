@@ -1,0 +1,48 @@
+"""Process-wide settings, all made here, and only in sessions that sweep codecbench items."""
+
+from __future__ import annotations
+
+import gc
+import os
+
+import pytest
+
+from . import metrics
+
+
+def configure_controller(config: pytest.Config) -> None:
+    """On the xdist controller (or the only process), in ``pytest_configure``."""
+    if getattr(config.option, "maxworkerrestart", "") is None and config.getoption("numprocesses", None):
+        # A codec that crashes natively takes its worker with it, once per item; xdist's
+        # default (4 restarts per worker) would end the sweep after a few such items.
+        config.option.maxworkerrestart = str(max(100, 4 * config.option.numprocesses))
+
+
+def configure_worker(device: str) -> None:
+    """In every process that measures items, before its first one."""
+    os.environ.setdefault("SVT_LOG", "1")  # the SVT-AV1 encoder prints a banner per encode otherwise
+    # One torch thread in every process: float32 reductions then add up in the same order
+    # whatever -n is, so -n 0 and -n N give bit-identical metrics; xdist's workers use the cores.
+    prepare_torch(threads=1, on=device)
+    if device.startswith("cuda"):
+        import torch
+
+        # The same entropy parameters on the encoder's and the decoder's side of learned codecs.
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def prepare_torch(threads: int, on: str = "cpu") -> None:
+    """Make piq importable on CPU-only torch, give torch its share of the cores, pick the device."""
+    import torch
+
+    from .torch_compat import import_torchvision
+
+    metrics.device = on
+    import_torchvision()
+    import piq  # noqa: F401
+
+    torch.set_num_threads(threads)
+    # torch and piq leave ~300k long-lived objects; a full garbage collection then takes
+    # ~0.15 s and runs every few items. Freezing them keeps it off the sweep's hot path.
+    gc.freeze()
