@@ -32,6 +32,7 @@ CODECS = [
         options(speed),
         qualities=qualities,
         quality_range=(0, 100),
+        integer=True,
         requires=("pillow_avif",),
         versions=versions,
         description=f"libavif + aom, speed {speed}",

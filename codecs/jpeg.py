@@ -19,6 +19,7 @@ CODECS = [
         lambda q, subsampling=subsampling: {"quality": q, "subsampling": subsampling},
         qualities=QUALITIES,
         quality_range=(0, 100),
+        integer=True,
         versions=versions,
         description=f"libjpeg-turbo baseline, {chroma}",
     )

@@ -36,6 +36,7 @@ CODECS = [
         qualities=(6,),
         quality_label="res",
         quality_range=(1, 32),
+        integer=True,
         lossless=True,
         versions=versions,
         description="OpenJPEG, reversible 5/3 with RCT; the knob is the number of resolutions",

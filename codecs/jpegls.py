@@ -18,6 +18,7 @@ CODECS = [
         qualities=qualities,
         quality_label="near",
         quality_range=quality_range,
+        integer=True,
         lossless=lossless,
         requires=("pillow_jpls",),
         versions=versions,

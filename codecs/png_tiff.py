@@ -18,6 +18,7 @@ CODECS = [
         qualities=(6,),
         quality_label="z",
         quality_range=(0, 9),
+        integer=True,
         lossless=True,
         versions=versions,
         description="PNG, zlib level (Pillow's adaptive filtering)",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class Codec:
     qualities: tuple[Quality, ...]  # the default grid of the codec's native rate knob
     quality_label: str = "q"  # prefix of the quality in test ids: q75, r20, near2
     quality_range: tuple[float, float] | None = None  # valid numeric knob values, inclusive
+    integer: bool = False  # the knob takes integers only (a JPEG quality), not any number in the range
     lossless: bool = False  # decode(encode(x)) must equal x bit for bit
     requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
     versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports
@@ -73,7 +75,7 @@ class Codec:
                 break
             except ValueError:
                 continue
-        numeric = not isinstance(value, str)
+        numeric = not isinstance(value, str) and (isinstance(value, int) or not self.integer)
         in_range = (
             numeric and self.quality_range is not None and self.quality_range[0] <= value <= self.quality_range[1]
         )
@@ -81,7 +83,8 @@ class Codec:
             return value
         valid = ", ".join(str(q) for q in self.qualities)
         if self.quality_range is not None:
-            valid += f" (or any number from {self.quality_range[0]} to {self.quality_range[1]})"
+            kind = "integer" if self.integer else "number"
+            valid += f" (or any {kind} from {self.quality_range[0]} to {self.quality_range[1]})"
         raise CodecError(f"codec {self.name!r} has no quality {text!r}; valid: {valid}")
 
     def missing_requirement(self) -> str | None:
@@ -94,13 +97,28 @@ class Codec:
         return None
 
 
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # what test ids, -k, globs and file names take
+
+
+def _load_entry_point(point):
+    try:
+        return point.load()
+    except Exception as error:
+        raise CodecError(f"cannot load codec entry point {point.name} ({point.value}): {type(error).__name__}: "
+                         f"{error}") from error  # fmt: skip
+
+
 def _codecs_of(obj, source: str) -> list[Codec]:
     if isinstance(obj, ModuleType):
         if not hasattr(obj, "CODECS"):
             raise CodecError(f"codec adapter {source} defines no CODECS list")
         obj = obj.CODECS
     elif callable(obj):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as error:
+            why = f"{type(error).__name__}: {error}"
+            raise CodecError(f"codec adapter {source} failed to list its codecs: {why}") from error
     codecs = list(obj)
     for codec in codecs:
         if not isinstance(codec, Codec):
@@ -123,25 +141,39 @@ def _import_adapter(path: Path) -> ModuleType:
     return module
 
 
-def load_codecs(adapter_dirs: Iterable[Path]) -> dict[str, Codec]:
-    """All codecs: from ``*.py`` files in the adapter folders, then from entry points."""
+def load_codecs(adapter_dirs: Iterable[Path], unavailable: dict[str, str] | None = None) -> dict[str, Codec]:
+    """All codecs: from ``*.py`` files in the adapter folders, then from entry points.
+
+    An adapter that cannot be loaded (e.g. it imports a library that is not installed) raises
+    CodecError, or, given an ``unavailable`` dict, is put there (adapter -> why) and the
+    others are loaded. Duplicate and malformed codec names always raise.
+    """
     found: list[tuple[Codec, str]] = []
+
+    def add(source: str, load: Callable[[], object]) -> None:
+        try:
+            found.extend((c, source) for c in _codecs_of(load(), source))
+        except CodecError as error:
+            if unavailable is None:
+                raise
+            unavailable[source] = str(error)
+
     for folder in adapter_dirs:
         if not folder.is_dir():
             raise CodecError(f"codec adapter folder {folder} does not exist")
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_"):
-                found += [(c, str(path)) for c in _codecs_of(_import_adapter(path), str(path))]
+                add(str(path), lambda path=path: _import_adapter(path))
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        source = f"entry point {point.name} ({point.value})"
-        try:
-            loaded = point.load()
-        except Exception as error:
-            raise CodecError(f"cannot load codec {source}: {type(error).__name__}: {error}") from error
-        found += [(c, source) for c in _codecs_of(loaded, source)]
+        add(f"entry point {point.name} ({point.value})", lambda point=point: _load_entry_point(point))
 
     codecs: dict[str, Codec] = {}
     for codec, source in found:
+        if not isinstance(codec.name, str) or not NAME.fullmatch(codec.name):
+            raise CodecError(
+                f"codec adapter {source} names a codec {codec.name!r}: a name is letters, digits and . _ + - "
+                "(not starting with a symbol), as test ids, -k and file names need"
+            )
         if codec.name in codecs:
             raise CodecError(
                 f"codec {codec.name!r} is registered twice: by {codecs[codec.name].source} and by {source}"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from time import perf_counter
 
 import numpy as np
+import pytest
 
 from . import bench
 from . import metrics as metric_set
@@ -19,6 +20,12 @@ from .timing import StageTimer, stage
 
 class CodecFailure(Exception):
     """The codec raised or returned something unusable; the message names codec, quality and image."""
+
+
+# What a codec may raise that is not its own failure: Ctrl-C, and pytest's outcomes (a
+# pytest-timeout limit fails the item through pytest.fail). Anything else, SystemExit
+# included, fails only the item.
+PASSES_THROUGH = (KeyboardInterrupt, pytest.fail.Exception, pytest.skip.Exception)
 
 
 @dataclass
@@ -65,7 +72,9 @@ def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality)
         return None
     try:
         return codec.estimate(reference, quality)
-    except Exception as error:
+    except PASSES_THROUGH:
+        raise
+    except BaseException as error:
         raise CodecFailure(f"{where}: estimate failed: {type(error).__name__}: {error}") from error
 
 
@@ -93,7 +102,9 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
             rounds = bench.rounds(benchmark, perf_counter() - start)
             timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
         data, decoded = benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
-    except Exception as error:
+    except PASSES_THROUGH:
+        raise
+    except BaseException as error:
         raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
 
     try:

@@ -43,6 +43,22 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
     parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
+    parser.addini("codecbench_timeout", f"per-item time limit of sweeps in seconds, 0 for none (default "
+                  f"{DEFAULT_TIMEOUT_S}); --timeout overrides it", default=str(DEFAULT_TIMEOUT_S))  # fmt: skip
+
+
+DEFAULT_TIMEOUT_S = 600  # an item is a codec's round trips plus metrics: seconds, rarely minutes
+
+
+def parse_timeout(config: pytest.Config) -> float:
+    text = config.getini("codecbench_timeout")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise pytest.UsageError(f"codecbench_timeout = {text!r} (ini): expected seconds, 0 for no limit")
+    return value
 
 
 def option(config: pytest.Config, name: str):
@@ -72,25 +88,35 @@ def words(text: str) -> list[str]:
     return [w for w in re.split(r"[,\s]+", text.strip()) if w]
 
 
-def select_codecs(codecs: dict[str, Codec], spec: str | None) -> list[Codec]:
+def select_codecs(codecs: dict[str, Codec], spec: str | None, unavailable: dict[str, str]) -> list[Codec]:
     if not spec:
         return list(codecs.values())
     chosen: list[str] = []
-    for pattern in words(spec):
+    names = words(spec)
+    if not names:
+        raise pytest.UsageError(f"--codecs {spec!r}: no codec named")
+    for pattern in names:
         matches = fnmatch.filter(codecs, pattern)
         if not matches:
-            raise pytest.UsageError(f"--codecs: unknown codec {pattern!r}; valid: {', '.join(codecs) or 'none'}")
+            broken = "".join(f"; unavailable: {source} ({why})" for source, why in unavailable.items())
+            raise pytest.UsageError(
+                f"--codecs: unknown codec {pattern!r}; valid: {', '.join(codecs) or 'none'}{broken}"
+            )
         chosen += [m for m in matches if m not in chosen]
     return [codecs[name] for name in chosen]
 
 
 def quality_grid(selected: list[Codec], spec: str | None) -> dict[str, tuple[Quality, ...]]:
     grid = {codec.name: codec.qualities for codec in selected}
+    if spec is not None and not spec.split():
+        raise pytest.UsageError(f"--qualities {spec!r}: no quality given")
     for part in (spec or "").split():
         pattern, _, values = part.rpartition("=")
         targets = [c for c in selected if fnmatch.fnmatch(c.name, pattern or "*")]
         if not targets:
             raise pytest.UsageError(f"--qualities {part!r}: no selected codec matches {pattern!r}")
+        if not words(values):
+            raise pytest.UsageError(f"--qualities {part!r}: no quality given for {pattern or 'every codec'!r}")
         for codec in targets:
             try:
                 grid[codec.name] = tuple(dict.fromkeys(codec.parse_quality(v) for v in values.split(",") if v))
@@ -103,8 +129,10 @@ def select_metrics(spec: str | None) -> tuple[list[str], list[str]]:
     """The chosen metrics and notes for the header. One that cannot run here (e.g. missing
     weights) is a usage error when named, and is left out, with a note, when only implied."""
     known = metrics.available()
-    named = bool(spec) and spec != "all"
+    named = spec is not None and spec != "all"
     names = words(spec) if named else [m.name for m in known.values() if m.default or spec == "all"]
+    if named and not names:
+        raise pytest.UsageError(f"--metrics {spec!r}: no metric named; valid: {', '.join(known)}")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise pytest.UsageError(f"--metrics: unknown metric {unknown[0]!r}; valid: {', '.join(known)}")

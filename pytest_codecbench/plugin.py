@@ -19,11 +19,12 @@ from .weights import WeightsUnavailable
 SWEEP = pytest.StashKey[Sweep]()
 MEASURED = pytest.StashKey[Measurement]()
 BENCHMARK = pytest.StashKey[object]()  # the item's pytest-benchmark fixture
-RECORD_KEY = pytest.StashKey[tuple[str, dict]]()  # (digest, key) of the item's durable record
+RECORD_KEY = pytest.StashKey[dict]()  # the key of the item's durable record
 RESUMED = pytest.StashKey[dict]()  # the stored entry an item was resumed from
 SKIP_GROUP = pytest.StashKey[str]()  # why an item skipped, in words shared by items alike
 RECORD_PROPERTY = "codecbench_record"  # a report's user property carrying {"key", "benchmark"}
 SKIP_PROPERTY = "codecbench_skip"  # a report's user property carrying its SKIP_GROUP
+FAILED_PROPERTY = "codecbench_failed"  # a report's user property naming a failed item and why
 
 
 def pytest_addoption(parser: pytest.Parser):
@@ -34,19 +35,19 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's pytest_configure reads its restart limit
+@pytest.hookimpl(tryfirst=True)  # before xdist's and pytest-timeout's pytest_configure read their settings
 def pytest_configure(config: pytest.Config):
     options.check_path_options(config)
     sweep = Sweep(config)
-    if not sweep.codecs:
+    if not sweep.codecs and not sweep.unavailable:
         return  # not a codecbench project
     config.stash[SWEEP] = sweep
     config.addinivalue_line("markers", "lossless: codecs whose decode(encode(x)) must equal x")
     config.addinivalue_line("markers", "lossy: codecs that are not lossless")
     for family in sorted({c.family for c in sweep.codecs.values() if c.family}):
         config.addinivalue_line("markers", f"{family}: codecs of the {family} family")
+    process.configure_session(config, options.parse_timeout(config))
     if not _is_worker(config):
-        process.configure_controller(config)
         config.pluginmanager.register(Controller(config), "codecbench-controller")
 
 
@@ -70,6 +71,7 @@ def pytest_report_header(config: pytest.Config):
             f"metrics {', '.join(sweep.metric_names)}, {len(sweep.selected)} codecs, device {sweep.device}"
         ),
         *(f"codecbench: {note}" for note in sweep.metric_notes),
+        *(f"codecbench: codecs of {source} unavailable: {why}" for source, why in sweep.unavailable.items()),
         *(f"codecbench: {line}" for line in skip_forecast(sweep)),
     ]
 
@@ -77,6 +79,11 @@ def pytest_report_header(config: pytest.Config):
 def _param_id(codec, quality, image) -> str:
     """The item's parameter id, e.g. ``jxl-q90-kodim01``."""
     return f"{codec.item_id(quality)}-{image.name}"
+
+
+def _escaped(param_id: str) -> str:
+    """A parameter id as pytest writes it into node ids: non-ASCII as escapes (its ascii_escaped)."""
+    return param_id.encode("unicode_escape").decode("ascii")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc):
@@ -149,13 +156,12 @@ def _prepare(request, benchmark, codec, quality, image, measured: bool) -> None:
     fixture, whose record then takes codecbench's route to the JSON (see ``bench``)."""
     sweep = request.config.stash[SWEEP]
     if sweep.records is not None:
-        key = sweep.record_key(request.node.originalname, codec, quality, image, measured)
-        key_digest = records.digest(key)
-        request.node.stash[RECORD_KEY] = (key_digest, key)
-        entry = sweep.records.load(key_digest) if sweep.resume else None
+        key = request.node.stash[RECORD_KEY] = sweep.record_key(request.node.originalname, codec, quality, image,
+                                                                measured)  # fmt: skip
+        entry = sweep.records.load(key) if sweep.resume else None
         if entry is not None:
             request.node.stash[RESUMED] = entry
-            _skip(request, f"resumed: measured by an earlier run, record {sweep.records.path(key_digest)}",
+            _skip(request, f"resumed: measured by an earlier run, record {sweep.records.path(records.digest(key))}",
                   f"resumed: measured by an earlier run, records in {sweep.records.folder}", benchmark)  # fmt: skip
     request.node.stash[BENCHMARK] = benchmark
     bench.take_over(benchmark, request.config)
@@ -223,6 +229,11 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     report = yield
     if SWEEP not in item.config.stash:
         return report
+    if report.failed and hasattr(item, "callspec") and {"codec", "quality", "image"} <= set(item.callspec.params):
+        why = str(call.excinfo.value).strip().splitlines() if call.excinfo else []
+        failure = {k: item.callspec.params[k] for k in ("codec", "quality", "image")}
+        failure.update(test=item.originalname, reason=why[0][:300] if why else call.excinfo.typename)
+        report.user_properties.append((FAILED_PROPERTY, failure))
     if report.skipped and SKIP_GROUP in item.stash:
         report.user_properties.append((SKIP_PROPERTY, item.stash[SKIP_GROUP]))
     if call.when == "setup" and RESUMED in item.stash:
@@ -230,13 +241,14 @@ def pytest_runtest_makereport(item: pytest.Item, call):
     benchmark = item.stash.get(BENCHMARK, None)
     if call.when != "call" or benchmark is None or not report.passed:
         return report
-    entry = {"benchmark": bench.entry(benchmark)}
-    if entry["benchmark"] is None:
+    measured = bench.entry(benchmark)
+    if measured is None:
         return report
+    entry = {"benchmark": measured}
     store = item.config.stash[SWEEP].records
     if store is not None:
-        key_digest, entry["key"] = item.stash[RECORD_KEY]
-        store.save(key_digest, entry)
+        entry["key"] = item.stash[RECORD_KEY]
+        store.save(entry["key"], measured)
     report.user_properties.append((RECORD_PROPERTY, entry))
     return report
 
@@ -250,35 +262,44 @@ class Controller:
     def __init__(self, config: pytest.Config):
         self.config = config
         self.skips: Counter[str] = Counter()
+        self.failed: list[dict] = []  # items that failed: none of them is in the JSON's benchmarks
 
     def pytest_runtest_logreport(self, report: pytest.TestReport):
         store = self.config.stash[SWEEP].records
         for name, value in report.user_properties:
             if name == SKIP_PROPERTY:
                 self.skips[value] += 1
+            if name == FAILED_PROPERTY:
+                self.failed.append(value)
             if name != RECORD_PROPERTY:
                 continue
             bench.add(self.config, value["benchmark"])
-            if store is not None and "key" in value:
-                key_digest = records.digest(value["key"])
-                if not store.path(key_digest).exists():
-                    store.save(key_digest, value)
+            if store is not None and "key" in value and not store.path(records.digest(value["key"])).exists():
+                store.save(value["key"], value["benchmark"])
 
     def pytest_terminal_summary(self, terminalreporter):
         for group, count in self.skips.most_common():
             terminalreporter.write_line(f"codecbench: {count} skipped: {group}")
+        for codec, count in Counter(f["codec"] for f in self.failed).most_common():
+            terminalreporter.write_line(f"codecbench: {count} failed items of {codec} are left out of the JSON")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
         sweep = self.config.stash[SWEEP]
-        param = crashitem.rpartition("[")[2].rstrip("]")
+        param = crashitem.partition("[")[2].removesuffix("]")  # the first "[": test names have none
+        limit = self.config.getoption("timeout", None)
         for codec, quality, image in sweep.items():
-            if _param_id(codec, quality, image) == param:
-                report.longrepr = (
-                    f"codec {codec.name!r} at quality {quality!r} on image {image.path} crashed its worker process "
-                    f"(a segfault or abort in native code); xdist started a new worker and the sweep went on. "
-                    f"[{report.longrepr}]"
+            if _escaped(_param_id(codec, quality, image)) == param:
+                why = "a crash in native code (segfault, abort)" + (
+                    f" or the per-item time limit of {limit:g} s (pytest-timeout)" if limit else ""
                 )
+                report.longrepr = (
+                    f"codec {codec.name!r} at quality {quality!r} on image {image.path} ended its worker process: "
+                    f"{why}; xdist started a new worker and the sweep went on. [{report.longrepr}]"
+                )
+                test = crashitem.partition("::")[2].partition("[")[0]
+                self.failed.append({"codec": codec.name, "quality": quality, "image": image.name, "test": test,
+                                    "reason": f"ended its worker process: {why}"})  # fmt: skip
                 return
 
     @pytest.hookimpl(wrapper=True)
@@ -288,3 +309,5 @@ class Controller:
     def pytest_benchmark_update_json(self, config: pytest.Config, benchmarks, output_json: dict):
         output_json["benchmarks"].sort(key=lambda b: b["fullname"])
         output_json["codecbench"] = {"version": __version__, **describe(config.stash[SWEEP])}
+        order = lambda f: (f["test"], f["codec"], str(f["quality"]), f["image"])  # noqa: E731
+        output_json["codecbench"]["failed"] = sorted(self.failed, key=order)

@@ -10,12 +10,27 @@ import pytest
 from . import metrics
 
 
-def configure_controller(config: pytest.Config) -> None:
-    """On the xdist controller (or the only process), in ``pytest_configure``."""
-    if getattr(config.option, "maxworkerrestart", "") is None and config.getoption("numprocesses", None):
-        # A codec that crashes natively takes its worker with it, once per item; xdist's
-        # default (4 restarts per worker) would end the sweep after a few such items.
-        config.option.maxworkerrestart = str(max(100, 4 * config.option.numprocesses))
+def configure_session(config: pytest.Config, timeout: float) -> None:
+    """In every process of the session, in ``pytest_configure`` before xdist's and pytest-timeout's.
+
+    ``timeout``: the per-item limit (seconds, 0 for none) unless ``--timeout``, $PYTEST_TIMEOUT
+    or the ``timeout`` ini of pytest-timeout says otherwise. Under xdist an item past it ends
+    its worker (pytest-timeout's thread method: native code that never returns to Python
+    cannot be interrupted otherwise), xdist starts a new one and the sweep goes on; with -n 0
+    it fails the item (signal method) once the codec is back in Python.
+    """
+    worker = hasattr(config, "workerinput")
+    user_timeout = config.getoption("timeout", None) is not None or os.environ.get("PYTEST_TIMEOUT")
+    if not user_timeout and not config.getini("timeout"):
+        config.option.timeout = timeout
+    under_xdist = worker or config.getoption("dist", "no") != "no"
+    if under_xdist and config.getoption("timeout_method", None) is None and not config.getini("timeout_method"):
+        config.option.timeout_method = "thread"
+    if not worker and getattr(config.option, "maxworkerrestart", "") is None and under_xdist:
+        # A codec that crashes natively (or hangs) takes its worker with it, once per item;
+        # xdist's default (4 restarts per worker) would end the sweep after a few such items.
+        workers = config.getoption("numprocesses", None) or 1
+        config.option.maxworkerrestart = str(max(100, 4 * workers))
 
 
 def configure_worker(device: str) -> None:

@@ -15,11 +15,12 @@ class Sweep:
 
     def __init__(self, config: pytest.Config):
         self.config = config
+        self.unavailable: dict[str, str] = {}  # adapter -> why it cannot be loaded; its codecs are left out
         try:
-            self.codecs = load_codecs(options.codec_dirs(config))
+            self.codecs = load_codecs(options.codec_dirs(config), self.unavailable)
         except CodecError as error:
             raise pytest.UsageError(str(error)) from error
-        self.selected = options.select_codecs(self.codecs, options.option(config, "codecs"))
+        self.selected = options.select_codecs(self.codecs, options.option(config, "codecs"), self.unavailable)
         self.qualities = options.quality_grid(self.selected, options.option(config, "qualities"))
         self.crop = options.parse_crop(options.option(config, "crop"))
         self.max_images = options.parse_max_images(options.option(config, "max_images"))

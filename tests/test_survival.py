@@ -139,12 +139,14 @@ def test_a_codec_that_aborts_fails_only_its_items(sweep_project):
     result.assert_outcomes(passed=2 * 2 + 2, failed=2)
     for image in ("img0", "img1"):
         result.stdout.fnmatch_lines(
-            [f"*codec 'aborts' at quality 2 on image imgs/{image}.png crashed its worker process*"]
+            [f"*codec 'aborts' at quality 2 on image imgs/{image}.png ended its worker process: a crash in native*"]
         )
     measured = items(project.path / "out.json")
     assert sorted(measured) == sorted(
         f"test_rd[{codec}-{image}]" for codec in ("aborts-q1", "aborts-q3", "jpeg-q50") for image in ("img0", "img1")
     )
+    failed = json.loads((project.path / "out.json").read_text())["codecbench"]["failed"]
+    assert [(f["codec"], f["quality"], f["image"]) for f in failed] == [("aborts", 2, "img0"), ("aborts", 2, "img1")]
 
 
 def test_shards_merge_into_the_whole_run(sweep_project):

@@ -6,11 +6,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from .files import markdown, write_csv
+from .files import escape, markdown, write_csv
 from .load import Group, ReportError, merge
 from .page import leaderboard
 from .plots import rd_plots
-from .tables import AVERAGING, bd_rows, image_rows, macs_rows, rd_rows, stage_time_rows
+from .tables import AVERAGING, FAILED, bd_rows, failure_rows, image_rows, macs_rows, rd_rows, stage_time_rows
 
 __all__ = ["ReportError", "build", "write_group"]
 
@@ -34,11 +34,13 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
     plots = rd_plots(group, rd, folder, log_bpp) if rd else []
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
+    failed = failure_rows(group)
     (folder / "README.md").write_text(
-        f"# {group.dataset} ({group.crop}) on {group.machine}\n\n"
+        f"# {escape(group.dataset)} ({group.crop}) on {escape(group.machine)}\n\n"
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
-        f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
-        f"## BD-rate against {anchor} ({method})\n\n{bd_text}\n"
+        + (f"## Failed items\n\n{FAILED}\n\n{markdown(failed)}\n" if failed else "")
+        + f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
+        f"## BD-rate against {escape(anchor)} ({method})\n\n{bd_text}\n"
         f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
         + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
@@ -72,4 +74,7 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
         write_group(group, out / group.name, anchor, method, log_bpp, command)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
+        for row in failure_rows(group):
+            print(f"codecbench report: {row['failed items']} failed items of {row['codec']} left out "
+                  f"(e.g. {row['first reason']})", file=sys.stderr)  # fmt: skip
     return 1 if errors else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 from pathlib import Path
 
 
@@ -22,12 +23,17 @@ def write_csv(path: Path, rows: list[dict]) -> None:
         writer.writerows([fmt(row.get(c)) for c in columns] for row in rows)
 
 
+def escape(text) -> str:
+    """Text from JSON files, safe in Markdown that renders HTML: no raw tags."""
+    return html.escape(str(text), quote=False)
+
+
 def markdown(rows: list[dict], labels: dict[str, str] | None = None) -> str:
     if not rows:
         return "(no rows)\n"
     columns = list(dict.fromkeys(key for row in rows for key in row))
     labels = labels or {}
-    escape = lambda text: str(text).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(escape(labels.get(c, c)) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(escape(fmt(row.get(c))) for c in columns) + " |" for row in rows]
+    cell = lambda text: escape(text).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(cell(labels.get(c, c)) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(fmt(row.get(c))) for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ class Group:
     counts: dict[tuple, Item] = field(default_factory=dict)  # complexity counts (test_macs): MACs, parameters
     sources: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
+    failed: list[dict] = field(default_factory=list)  # items that failed, left out of every table
     python: str = ""
 
     @property
@@ -53,24 +55,107 @@ class Group:
         return re.sub(r"[^a-z0-9]+", "-", f"{self.dataset} {self.crop} {self.machine}".lower()).strip("-")
 
 
-def read_report(path: Path) -> dict:
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _meta_problem(meta) -> str | None:
+    """Why the file's ``codecbench`` section cannot be used, or None."""
+    if not isinstance(meta, dict):
+        return "its 'codecbench' section is not an object"
+    dataset, crop = meta.get("dataset"), meta.get("crop")
+    if not isinstance(dataset, dict) or not isinstance(dataset.get("name"), str):
+        return "codecbench.dataset has no name"
+    if crop is not None and not (isinstance(crop, list) and len(crop) == 2 and all(_count(c) for c in crop)):
+        return f"codecbench.crop {crop!r} is not [width, height] or null"
+    columns = meta.get("metrics")
+    if not isinstance(columns, dict) or not all(isinstance(c, dict) and isinstance(c.get("label"), str)
+                                                for c in columns.values()):  # fmt: skip
+        return "codecbench.metrics is not a table of metric columns with labels"
+    if not isinstance(meta.get("codecs"), dict) or not all(isinstance(c, dict) for c in meta["codecs"].values()):
+        return "codecbench.codecs is not a table of codecs"
+    return None
+
+
+def _item_problem(bench) -> str | None:
+    """Why a benchmark entry is not a usable codecbench item, or None."""
+    if not isinstance(bench, dict):
+        return "is not an object"
+    params, info = bench.get("params"), bench.get("extra_info")
+    if not isinstance(params, dict) or not all(isinstance(params.get(k), str) for k in ("codec", "image")):
+        return "has no codec and image parameters"
+    if not isinstance(params.get("quality"), (int, float, str)) or isinstance(params["quality"], bool):
+        return f"has quality {params.get('quality')!r}"
+    if not isinstance(info, dict):
+        return "has no extra_info"
+    if "complexity" in info and "bpp" not in info:
+        counts = info["complexity"]
+        keys = [f"{part}_{key}" for part in ("encoder", "decoder") for key in ("macs", "kmacs_per_pixel", "params")]
+        if not isinstance(counts, dict) or not all(_number(counts.get(key)) for key in keys):
+            return "has no encoder and decoder counts"
+        if not isinstance(info.get("not_counted"), dict) or not isinstance(info.get("counter"), str):
+            return "does not say what was not counted, and by what"
+        return None
+    if not _number(info.get("bpp")) or info["bpp"] < 0:
+        return f"has bpp {info.get('bpp')!r}"
+    if not all(_count(info.get(k)) and info[k] > 0 for k in ("width", "height")) or not _count(info.get("bytes")):
+        return "has no width, height and bytes"
+    values = info.get("metrics")
+    if not isinstance(values, dict) or not all(v is None or _number(v) for v in values.values()):
+        return f"has metrics {values!r}"
+    timing = info.get("timing")
+    if (
+        not isinstance(timing, dict)
+        or not {"encode", "decode"} <= set(timing)
+        or not all(
+            isinstance(t, dict) and _number(t.get("wall_median_s")) and t["wall_median_s"] > 0 for t in timing.values()
+        )
+    ):
+        return "has no encode and decode times"
+    return None
+
+
+def read_report(path: Path) -> tuple[dict, list[str]]:
+    """The report, with only its usable items, and a message for each item left out."""
+    path = Path(path)
     try:
-        path = Path(path)
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         data = json.loads(raw)
     except FileNotFoundError as error:
         raise ReportError(f"{path}: no such file") from error
+    except IsADirectoryError as error:
+        raise ReportError(f"{path}: a folder, not a JSON file") from error
+    except OSError as error:
+        raise ReportError(f"{path}: cannot be read ({error})") from error
     except (json.JSONDecodeError, UnicodeDecodeError, gzip.BadGzipFile, EOFError) as error:
         raise ReportError(f"{path}: not valid JSON, truncated? ({error})") from error
-    if not isinstance(data, dict) or "benchmarks" not in data or "machine_info" not in data:
-        raise ReportError(f"{path}: not a pytest-benchmark JSON report (no 'benchmarks' and 'machine_info')")
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("benchmarks"), list)
+        or not isinstance(data.get("machine_info"), dict)
+    ):
+        raise ReportError(f"{path}: not a pytest-benchmark JSON report (no 'benchmarks' list and 'machine_info')")
     if "codecbench" not in data:
         raise ReportError(f"{path}: a pytest-benchmark report, but not written by codecbench (no 'codecbench' key)")
-    for bench in data["benchmarks"]:
-        params, info = bench.get("params") or {}, bench.get("extra_info") or {}
-        if not {"codec", "quality", "image"} <= set(params) or not {"bpp", "complexity"} & set(info):
-            raise ReportError(f"{path}: benchmark {bench.get('name')!r} is not a codecbench item")
-    return data
+    problem = _meta_problem(data["codecbench"])
+    if problem:
+        raise ReportError(f"{path}: {problem}")
+    usable, errors = [], []
+    for index, bench in enumerate(data["benchmarks"]):
+        problem = _item_problem(bench)
+        if problem:
+            name = bench.get("name") if isinstance(bench, dict) else None
+            errors.append(f"{path}: item {name or index!r} {problem}; left out")
+        else:
+            usable.append(bench)
+    data["benchmarks"] = usable
+    failed = data["codecbench"].get("failed") or []
+    data["codecbench"]["failed"] = [f for f in failed if isinstance(f, dict) and isinstance(f.get("codec"), str)]
+    return data, errors
 
 
 def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
@@ -84,10 +169,11 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
     errors: list[str] = []
     for path in paths:
         try:
-            data = read_report(path)
+            data, item_errors = read_report(path)
         except ReportError as error:
             errors.append(str(error))
             continue
+        errors += item_errors
         meta = data["codecbench"]
         crop = "x".join(map(str, meta["crop"])) if meta.get("crop") else "full"
         here = machine_label(data["machine_info"].get("cpu", {}), data["machine_info"].get("processor", ""))
@@ -105,6 +191,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
                 group.python = data["machine_info"].get("python_version", "")
                 group.metrics.update(meta["metrics"])
                 group.codecs.update(meta["codecs"])
+                group.failed += meta["failed"]
             item = Item(params["codec"], params["quality"], params["image"], info)
             items = group.items if "bpp" in info else group.counts
             replaced += (item.codec, str(item.quality), item.image) in items

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .files import fmt
 from .load import Group
+from .tables import FAILED, failure_rows
 
 # Sorts the table by the clicked header; cells carry their sort value in data-v.
 SCRIPT = """
@@ -95,6 +96,7 @@ def leaderboard(group: Group, rd: list[dict], bd: list[dict], stage_times: list[
         f"{escape(', '.join(f'{k} {v}' for k, v in meta.get('versions', {}).items()))}</td></tr>"
         for codec, meta in sorted(group.codecs.items())
     )
+    failed = failure_rows(group)
     title = f"codecbench leaderboard: {group.dataset} ({group.crop})"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style></head>
@@ -108,6 +110,7 @@ RD curves; lossless codecs have no BD-rate. MP/s: median over the codec's items.
 {"".join(f'<th title="{escape(tip)}">{escape(h)}</th>' for h, tip in headers)}</tr></thead>
 <tbody>{"".join(body)}</tbody></table>
 {"<p class=note>Flagged BD values: " + "<br>".join(notes) + "</p>" if notes else ""}
+{f"<h2>Failed items</h2><p class=note>{escape(FAILED)}</p>" + _table(failed) if failed else ""}
 <h2>Rate–distortion</h2>
 {"".join(figures)}
 {"<h2>Multiply-accumulates (MACs) and parameters (fvcore)</h2>" + _table(counts) if counts else ""}

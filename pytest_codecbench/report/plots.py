@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -13,6 +14,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from .load import Group  # noqa: E402
 
 
+def file_stem(name: str) -> str:
+    """A metric key made safe as part of a file name (keys come from JSON files)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "metric"
+
+
+# Names and labels come from JSON files: plain text, never mathtext ("$…$").
+@plt.rc_context({"text.parse_math": False})
 def rd_plots(group: Group, rd: list[dict], folder: Path, log_bpp: bool = False) -> list[Path]:
     """One figure per metric column; returns the PNG paths (an SVG lies beside each)."""
     curves = defaultdict(list)
@@ -36,7 +44,7 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, log_bpp: bool = False) 
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, ncol=2, loc="lower right" if meta.get("higher_is_better", True) else "upper right")
         fig.tight_layout()
-        path = folder / f"rd-{column}.png"
+        path = folder / f"rd-{file_stem(column)}.png"
         fig.savefig(path)
         # no date and fixed element ids: the same data gives the same file, so git diffs stay quiet
         with plt.rc_context({"svg.hashsalt": "codecbench"}):

@@ -19,6 +19,23 @@ AVERAGING = (
 )
 
 
+FAILED = (
+    "These items failed (a lossless codec not bit-exact, an error, a crash or a time limit): they are in no "
+    "table, plot or BD-rate below."
+)
+
+
+def failure_rows(group: Group) -> list[dict]:
+    """Per codec: how many items failed, and the first one's reason."""
+    by_codec = defaultdict(list)
+    for failure in group.failed:
+        by_codec[failure["codec"]].append(failure)
+    return [
+        {"codec": codec, "failed items": len(items), "first reason": str(items[0].get("reason", ""))}
+        for codec, items in sorted(by_codec.items())
+    ]
+
+
 def _mean(values: list) -> float | None:
     """Mean of the values; None if any is null (an infinite metric, e.g. PSNR of an exact copy)."""
     return None if any(v is None for v in values) else statistics.fmean(values)
