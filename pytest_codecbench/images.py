@@ -123,21 +123,47 @@ def resolve(spec: str, kodak_dir: str | None) -> Dataset:
     return folder_dataset(Path(spec).expanduser())
 
 
+def to_8_bits(samples: np.ndarray, path: Path) -> np.ndarray:
+    """16-bit samples to 8 bits as round(v / 257), the inverse of the usual v · 257 widening."""
+    values = np.asarray(samples, dtype=np.float64)
+    if values.min() < 0 or values.max() > 65535:
+        raise ImageError(f"image {path}: sample values outside 0..65535")
+    return np.round(values / 257.0).astype(np.uint8)
+
+
+def _is_16_bit_colour(im: Image.Image) -> bool:
+    """Pillow decodes 16-bit RGB(A) by keeping the high byte (v >> 8); such files are read otherwise."""
+    rawmodes = [tile.args[0] if isinstance(tile.args, tuple) else tile.args for tile in im.tile]
+    return any(isinstance(r, str) and r.startswith(("RGB;16", "RGBA;16", "RGBX;16")) for r in rawmodes)
+
+
+def _load_16_bit_colour(path: Path) -> np.ndarray:
+    # Pillow cannot return the 16-bit samples of colour images; imagecodecs (libpng, libtiff, …) can.
+    import imagecodecs
+
+    try:
+        samples = imagecodecs.imread(str(path))
+    except Exception as error:
+        raise ImageError(f"cannot read 16-bit colour image {path}: {type(error).__name__}: {error}") from error
+    if samples.ndim != 3 or samples.shape[2] < 3:
+        raise ImageError(f"image {path}: 16-bit samples of shape {samples.shape}, expected H×W×3 or H×W×4")
+    return to_8_bits(samples[:, :, :3], path)
+
+
 def load_rgb(path: Path) -> np.ndarray:
     """Decode an image to H×W×3 uint8 RGB by the documented rules (README, "Images").
 
     Grey, palette, CMYK and YCbCr images are converted to RGB with Pillow; alpha is
-    dropped; 16-bit grey is scaled to 8 bits by rounding v/257; other modes fail.
-    EXIF orientation is ignored: codecs compress the stored pixels.
+    dropped; 16-bit images, grey or colour, are scaled to 8 bits by rounding v/257;
+    other modes fail. EXIF orientation is ignored: codecs compress the stored pixels.
     """
     try:
         with Image.open(path) as im:
+            if _is_16_bit_colour(im):
+                return _load_16_bit_colour(path)
             im.load()
             if im.mode.startswith("I;16") or im.mode == "I":
-                grey = np.round(np.asarray(im, dtype=np.float64) / 257.0)
-                if grey.min() < 0 or grey.max() > 255:
-                    raise ImageError(f"image {path}: mode {im.mode} values outside 0..65535")
-                return np.repeat(grey.astype(np.uint8)[:, :, None], 3, axis=2)
+                return np.repeat(to_8_bits(np.asarray(im), path)[:, :, None], 3, axis=2)
             if im.mode not in ("RGB", "RGBA", "L", "LA", "P", "PA", "1", "CMYK", "YCbCr"):
                 raise ImageError(f"image {path}: pixel mode {im.mode} is not supported")
             return np.asarray(im.convert("RGB"))

@@ -14,6 +14,7 @@ from . import bench
 from . import metrics as metric_set
 from .codec import Codec, Quality
 from .images import ImageRef
+from .memory import Peak
 from .records import machine
 from .timing import StageTimer, stage
 
@@ -78,6 +79,25 @@ def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality)
         raise CodecFailure(f"{where}: estimate failed: {type(error).__name__}: {error}") from error
 
 
+def _time(benchmark, roundtrip, timer: StageTimer, where: str):
+    """The round trip's result, run over pytest-benchmark's rounds after one warm-up run."""
+    try:
+        rounds = 1
+        if benchmark.enabled:
+            # pytest-benchmark's own rule for the number of rounds, with the first run as the
+            # duration's estimate and warm-up: a codec takes milliseconds to seconds, so one
+            # iteration per round, and no run is wasted on the slow ones.
+            start = perf_counter()
+            roundtrip()
+            rounds = bench.rounds(benchmark, perf_counter() - start)
+            timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
+        return benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
+    except PASSES_THROUGH:
+        raise
+    except BaseException as error:
+        raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
+
+
 def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics) -> Measurement:
     """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
     where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
@@ -92,27 +112,17 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
         return data, out
 
     try:
-        rounds = 1
-        if benchmark.enabled:
-            # pytest-benchmark's own rule for the number of rounds, with the first run as the
-            # duration's estimate and warm-up: a codec takes milliseconds to seconds, so one
-            # iteration per round, and no run is wasted on the slow ones.
-            start = perf_counter()
-            roundtrip()
-            rounds = bench.rounds(benchmark, perf_counter() - start)
-            timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
-        data, decoded = benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
-    except PASSES_THROUGH:
-        raise
-    except BaseException as error:
-        raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
-
-    try:
-        result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
-        estimates = _estimate(where, codec, reference, quality)
-    except Exception:
-        bench.mark_failed(benchmark)  # keeps an incomplete record out of the JSON
-        raise
+        metric_set.check_memory(metrics, reference)
+    except metric_set.MetricError as error:
+        raise CodecFailure(f"{where}: {error}") from error
+    with Peak(metric_set.device) as peak:
+        data, decoded = _time(benchmark, roundtrip, timer, where)
+        try:
+            result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
+            estimates = _estimate(where, codec, reference, quality)
+        except Exception:
+            bench.mark_failed(benchmark)  # keeps an incomplete record out of the JSON
+            raise
     height, width = reference.shape[:2]
     if estimates:
         benchmark.extra_info["estimates"] = estimates
@@ -127,6 +137,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
             "bit_exact": None if not codec.lossless else result.mismatch is None,
             "metrics": result.metrics,
             "timing": result.timings,
+            "peak_memory": peak.result(),  # codec round trips and metrics, above the item's start
             "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
             "machine": machine(),  # where it was timed: a remote xdist worker's own
         }

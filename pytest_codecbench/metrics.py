@@ -14,6 +14,8 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
+from . import memory
+
 ENTRY_POINT_GROUP = "codecbench.metrics"
 
 
@@ -39,6 +41,7 @@ class Metric:
     compute: Callable[[np.ndarray, np.ndarray], dict[str, float]]
     default: bool = True  # on when --metrics is not given (costly metrics are opt-in)
     check: Callable[[], object] | None = None  # raises MetricError when the metric cannot run here
+    bytes_per_pixel: float = 0  # peak memory it needs per image pixel (measured), so large images fail early
 
 
 def _as_tensor(image: np.ndarray, dtype):
@@ -87,13 +90,21 @@ def _ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     return {"ms_ssim": value, "ms_ssim_db": -10 * math.log10(1 - value) if value < 1 else math.inf}
 
 
+# bytes_per_pixel: peak resident memory above the start, measured on 2048² and 3000² images
+# (memory.Peak), rounded up.
 BUILTIN = (
     Metric(
         "psnr",
         {"psnr": Column("PSNR RGB (dB)"), "psnr_y": Column("PSNR-Y (dB, BT.601 full-range luma)")},
         _psnr,
+        bytes_per_pixel=90,
     ),
-    Metric("ssim", {"ssim": Column("SSIM (piq: RGB mean, 11×11 σ=1.5 Gaussian, auto-downsampled)")}, _ssim),
+    Metric(
+        "ssim",
+        {"ssim": Column("SSIM (piq: RGB mean, 11×11 σ=1.5 Gaussian, auto-downsampled)")},
+        _ssim,
+        bytes_per_pixel=40,
+    ),
     Metric(
         "ms-ssim",
         {
@@ -101,6 +112,7 @@ BUILTIN = (
             "ms_ssim_db": Column("MS-SSIM (dB, -10·log10(1-MS-SSIM))"),
         },
         _ms_ssim,
+        bytes_per_pixel=200,
     ),
 )
 
@@ -118,6 +130,20 @@ def available() -> dict[str, Metric]:
 
 
 device = "cpu"  # where learned metrics run; set by process.prepare_torch
+
+
+def check_memory(metrics: list[Metric], reference: np.ndarray) -> None:
+    """Raise MetricError, before anything is allocated, when the metrics (run one after another)
+    would need more memory than the machine has available now."""
+    height, width = reference.shape[:2]
+    need = max((m.bytes_per_pixel for m in metrics), default=0) * height * width
+    free = memory.available()
+    if free is not None and need > free:
+        hungriest = max(metrics, key=lambda m: m.bytes_per_pixel).name
+        raise MetricError(
+            f"the image is {width}×{height} ({height * width / 1e6:.1f} MP): metric {hungriest!r} needs about "
+            f"{need / 2**20:,.0f} MiB, more than the {free / 2**20:,.0f} MiB available; use --crop or other --metrics"
+        )
 
 
 def compute(metrics: list[Metric], reference: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:

@@ -1,6 +1,7 @@
 """Items, ids, selection options and usage errors."""
 
 import json
+import re
 
 import pytest
 
@@ -87,8 +88,15 @@ def test_ini_settings_and_globs(project):
         (["--metrics", "psnr,vmaf"], "unknown metric 'vmaf'; valid: psnr, ssim, ms-ssim"),
         (["--crop", "big"], "--crop 'big': expected N, WxH or none"),
         (["--max-images", "0"], "--max-images '0': expected a positive integer"),
+        (["--qualities=jpeg="], "--qualities 'jpeg=': no quality given for 'jpeg'"),
+        (["--qualities=", "--codecs=jpeg"], "--qualities '': no quality given"),
+        (["--codecs=jpeg", "--qualities=50.5"], "no quality '50.5'; valid: 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95 "
+                                                "(or any integer from 0 to 100)"),
+        (["--metrics=,"], "--metrics ',': no metric named; valid: psnr"),
+        (["--codecs=,"], "--codecs ',': no codec named"),
+        (["-o", "codecbench_timeout=soon"], "codecbench_timeout = 'soon' (ini): expected seconds, 0 for no limit"),
     ],
-)
+)  # fmt: skip
 def test_bad_options_are_usage_errors_listing_valid_names(project, args, message):
     result = project.runpytest("--collect-only", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -106,6 +114,14 @@ def test_embedded_default_is_announced(project):
     assert len(collected(result)) == 4
     result = project.runpytest("--collect-only", "-o", "codecbench_dataset=", "--codecs", "png")
     result.stdout.fnmatch_lines(["codecbench *: dataset 'default', 4 images from 4 scikit-image*embedded default*"])
+
+
+@pytest.mark.parametrize("name", ["a b", "x[1]", "", "../x", "-k"])
+def test_codec_names_are_checked(tmp_path, name):
+    adapter = f"from pytest_codecbench import Codec\nCODECS = [Codec({name!r}, bytes, bytes, (1,))]\n"
+    (tmp_path / "a.py").write_text(adapter)
+    with pytest.raises(CodecError, match=rf"a.py names a codec {re.escape(repr(name))}: a name is letters, digits and"):
+        load_codecs([tmp_path], unavailable={})
 
 
 def test_adapter_errors_and_duplicates(tmp_path):

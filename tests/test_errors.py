@@ -129,3 +129,18 @@ def test_a_codec_whose_library_is_missing_skips_with_the_reason(project):
     result = project.runpytest("--codec-dir", "extra", "--codecs", "needy,png", "-rs")
     result.assert_outcomes(passed=2, skipped=2)
     assert "codec 'needy' needs the module 'no_such_codec_module', which does not import" in result.stdout.str()
+
+
+def test_16_bit_grey_and_colour_follow_one_rule(tmp_path):
+    """round(v / 257) for both, where Pillow alone would truncate colour (v >> 8)."""
+    import imagecodecs
+
+    samples = np.random.default_rng(5).integers(0, 65536, (9, 11, 3), dtype=np.uint16)
+    samples[0, 0] = [128, 383, 65535]  # v >> 8 gives 0, 1, 255; round(v / 257) gives 0, 1, 255 ...
+    samples[0, 1] = [200, 450, 32896]  # ... and here 0, 1, 128 against round: 1, 2, 128
+    (tmp_path / "rgb16.png").write_bytes(imagecodecs.png_encode(samples))
+    expected = np.round(samples / 257).astype(np.uint8)
+    assert np.array_equal(load_rgb(tmp_path / "rgb16.png"), expected)
+    assert load_rgb(tmp_path / "rgb16.png")[0, 1].tolist() == [1, 2, 128]
+    Image.fromarray(samples[:, :, 1]).save(tmp_path / "grey16.png")
+    assert np.array_equal(load_rgb(tmp_path / "grey16.png")[:, :, 0], expected[:, :, 1])

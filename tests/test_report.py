@@ -147,6 +147,55 @@ def test_only_bad_input_writes_nothing(tmp_path, capsys):
     assert "nothing written" in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
+def test_malformed_reports_and_items_are_named_and_the_rest_is_reported(run, tmp_path, capsys):
+    good = json.loads(run.read_text())
+    (tmp_path / "folder.json").mkdir()
+    broken = {}
+    for name, change in {
+        "no-dataset": lambda r: r["codecbench"].pop("dataset"),
+        "null-metrics": lambda r: r["codecbench"].update(metrics=None),
+        "null-benchmarks": lambda r: r.update(benchmarks=None),
+    }.items():
+        report = copy.deepcopy(good)
+        change(report)
+        broken[name] = _write(tmp_path / f"{name}.json", report)
+    items = copy.deepcopy(good)
+    items["benchmarks"][0]["extra_info"].pop("timing")
+    items["benchmarks"][1]["extra_info"]["metrics"] = None
+    items["benchmarks"][2]["extra_info"]["bpp"] = "abc"
+    first = [b["name"] for b in items["benchmarks"][:3]]
+    status = main(["report", str(tmp_path / "folder.json"), *map(str, broken.values()),
+                   str(_write(tmp_path / "items.json", items)), "-o", str(tmp_path / "out")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"{tmp_path / 'folder.json'}: a folder, not a JSON file" in err
+    assert "no-dataset.json: codecbench.dataset has no name" in err
+    assert "null-metrics.json: codecbench.metrics is not a table of metric columns" in err
+    assert "null-benchmarks.json: not a pytest-benchmark JSON report" in err
+    assert f"items.json: item {first[0]!r} has no encode and decode times; left out" in err
+    assert f"items.json: item {first[1]!r} has metrics None; left out" in err
+    assert f"items.json: item {first[2]!r} has bpp 'abc'; left out" in err
+    (folder,) = (tmp_path / "out").iterdir()
+    assert len((folder / "per-image.csv").read_text().splitlines()) == 1 + len(good["benchmarks"]) - 3
+
+
+def test_names_from_json_reach_no_file_path_markup_or_mathtext(run, tmp_path):
+    report = json.loads(run.read_text())
+    rename = {"jpeg": "bad$\\frac$", "webp": "<b>bold</b>"}
+    for bench in report["benchmarks"]:
+        bench["params"]["codec"] = rename.get(bench["params"]["codec"], bench["params"]["codec"])
+        bench["extra_info"]["metrics"]["../../x"] = bench["extra_info"]["metrics"]["psnr"]
+    report["codecbench"]["codecs"] = {rename.get(k, k): v for k, v in report["codecbench"]["codecs"].items()}
+    report["codecbench"]["metrics"]["../../x"] = {"label": "$\\frac$ dB", "higher_is_better": True}
+    assert build([_write(tmp_path / "odd.json", report)], tmp_path / "out", anchor="jxl") == 0
+    (folder,) = (tmp_path / "out").iterdir()
+    assert (folder / "rd-x.png").is_file() and not (tmp_path / "x.png").exists()
+    assert len(list(folder.glob("rd-*.png"))) == len(report["codecbench"]["metrics"])
+    readme = (folder / "README.md").read_text()
+    assert "&lt;b&gt;bold&lt;/b&gt;" in readme and "<b>" not in readme
+    assert "bad$\\frac$" in (folder / "rd.csv").read_text()
+
+
 def test_a_single_quality_point_has_no_bd_rate(run):
     report = json.loads(run.read_text())
     report["benchmarks"] = [

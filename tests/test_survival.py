@@ -54,6 +54,7 @@ CODECS = [
 ]
 """
 TIME_COLUMNS = ("_ms", "_mps")
+MEASURED = ("timing", "peak_memory")
 
 
 @pytest.fixture
@@ -75,9 +76,9 @@ def records_in(folder: Path) -> int:
 
 
 def items(path: Path) -> dict:
-    """Item id -> its record without the timings (those differ between any two runs)."""
+    """Item id -> its record without the timings and peak memory (those differ between any two runs)."""
     records = json.loads(path.read_text())["benchmarks"]
-    return {r["name"]: {k: v for k, v in r["extra_info"].items() if k != "timing"} for r in records}
+    return {r["name"]: {k: v for k, v in r["extra_info"].items() if k not in MEASURED} for r in records}
 
 
 def tables(paths: list[Path], out: Path) -> dict[str, list[dict]]:

@@ -88,7 +88,8 @@ def image_rows(group: Group) -> list[dict]:
 
 
 def stage_time_rows(group: Group) -> list[dict]:
-    """Per codec: the median over all its items of every timed stage."""
+    """Per codec: the median over all its items of every timed stage, and the largest peak memory
+    of an item (process and CUDA) where it was recorded."""
     by_codec = defaultdict(list)
     for item in group.items.values():
         by_codec[item.codec].append(item)
@@ -101,6 +102,11 @@ def stage_time_rows(group: Group) -> list[dict]:
         )
         for stage in ("encode", "decode"):
             row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
+        for kind in ("rss_above_start_mb", "cuda_max_allocated_mb"):
+            peaks = [(i.record.get("peak_memory") or {}).get(kind) for i in items]
+            peaks = [p for p in peaks if isinstance(p, (int, float))]
+            if peaks:
+                row[f"peak_{kind}"] = max(peaks)
         rows.append(row)
     return rows
 
