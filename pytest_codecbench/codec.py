@@ -55,6 +55,7 @@ class Codec:
     integer: bool = False  # the knob takes integers only (a JPEG quality), not any number in the range
     lossless: bool = False  # decode(encode(x)) must equal x bit for bit
     requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
+    unavailable: Callable[[], str | None] | None = None  # why it cannot run here (a missing tool), or None
     versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports
     weights: Callable[[Quality], tuple[Checkpoint, ...]] = no_weights
     complexity: Callable[[Quality, int, int], dict] | None = None
@@ -94,7 +95,8 @@ class Codec:
                 import_quietly(module)  # torchvision: see torch_compat
             except (ImportError, RuntimeError) as error:
                 return f"codec {self.name!r} needs the module {module!r}, which does not import: {error}"
-        return None
+        why = self.unavailable() if self.unavailable else None
+        return f"codec {self.name!r} cannot run here: {why}" if why else None
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # what test ids, -k, globs and file names take

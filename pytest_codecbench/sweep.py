@@ -6,7 +6,7 @@ from functools import cached_property
 
 import pytest
 
-from . import images, metrics, options, records
+from . import images, metrics, options, process, records
 from .codec import Codec, CodecError, Quality, load_codecs
 
 
@@ -30,6 +30,7 @@ class Sweep:
         self.resume = record_options.resume
         self.shard = options.parse_shard(config.getoption("shard"))
         self.metric_names, self.metric_notes = options.select_metrics(options.option(config, "metrics"))
+        self.time_limit, self.time_limit_mark = process.time_limit(config, options.parse_timeout(config))
         self.store = images.ImageStore(self.crop)
         self._versions: dict[str, dict] = {}
 

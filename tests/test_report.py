@@ -48,6 +48,15 @@ def test_bd_rate_of_the_anchor_against_itself_is_zero(run):
     assert jpeg["bd_rate_mean"] == pytest.approx(0, abs=1e-9)
 
 
+def test_several_anchors_each_get_their_table(run, tmp_path):
+    assert main(["report", str(run), "-o", str(tmp_path), "--anchor", "jpeg,webp"]) == 0
+    (folder,) = tmp_path.iterdir()
+    (group,), _ = merge([run])
+    assert (folder / "bd-rate-webp.csv").read_text().count("\n") == 1 + len(bd_rows(group, "webp")) == 1 + 3
+    readme = (folder / "README.md").read_text()
+    assert "## BD-rate against jpeg (pchip)" in readme and "## BD-rate against webp (pchip)" in readme
+
+
 @pytest.mark.parametrize("method", ["pchip", "akima"])
 def test_bd_rate_agrees_with_the_bjontegaard_package(run, method):
     (group,), _ = merge([run])

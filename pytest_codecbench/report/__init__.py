@@ -9,13 +9,26 @@ from pathlib import Path
 from .files import escape, markdown, write_csv
 from .load import Group, ReportError, merge
 from .page import leaderboard
-from .plots import rd_plots
+from .plots import file_stem, rd_plots
 from .tables import AVERAGING, FAILED, bd_rows, failure_rows, image_rows, macs_rows, rd_rows, stage_time_rows
 
 __all__ = ["ReportError", "build", "write_group"]
 
 
-def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: bool, command: str) -> None:
+def _bd_section(group: Group, folder: Path, anchor: str, method: str, name: str) -> tuple[list[dict], str]:
+    """BD-rate rows against ``anchor``, written to ``name``, and the README section."""
+    try:
+        bd = bd_rows(group, anchor, method)
+        write_csv(folder / name, bd)
+        text = markdown(bd)
+    except ValueError as error:  # the anchor is not in this group
+        bd, text = [], f"No BD-rate: {error}\n"
+        print(f"codecbench report: {group.name}: {error}", file=sys.stderr)
+    return bd, f"## BD-rate against {escape(anchor)} ({method})\n\n{text}\n"
+
+
+def write_group(group: Group, folder: Path, anchors: list[str], method: str, log_bpp: bool, command: str) -> None:
+    """The report of one group; BD-rate against each anchor, the first one's in bd-rate.csv and the page."""
     folder.mkdir(parents=True, exist_ok=True)
     rd, stage_times = rd_rows(group), stage_time_rows(group)
     write_csv(folder / "rd.csv", rd)
@@ -24,13 +37,9 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
     counts = macs_rows(group)
     if counts:
         write_csv(folder / "macs.csv", counts)
-    try:
-        bd = bd_rows(group, anchor, method)
-        write_csv(folder / "bd-rate.csv", bd)
-        bd_text = markdown(bd)
-    except ValueError as error:  # the anchor is not in this group
-        bd, bd_text = [], f"No BD-rate: {error}\n"
-        print(f"codecbench report: {group.name}: {error}", file=sys.stderr)
+    bd, bd_text = _bd_section(group, folder, anchors[0], method, "bd-rate.csv")
+    for other in anchors[1:]:
+        bd_text += _bd_section(group, folder, other, method, f"bd-rate-{file_stem(other)}.csv")[1]
     plots = rd_plots(group, rd, folder, log_bpp) if rd else []
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
@@ -40,12 +49,12 @@ def write_group(group: Group, folder: Path, anchor: str, method: str, log_bpp: b
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
         + (f"## Failed items\n\n{FAILED}\n\n{markdown(failed)}\n" if failed else "")
         + f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
-        f"## BD-rate against {escape(anchor)} ({method})\n\n{bd_text}\n"
-        f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
+        + bd_text
+        + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
         + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
     )
-    (folder / "index.html").write_text(leaderboard(group, rd, bd, stage_times, counts, anchor, plots, command))
+    (folder / "index.html").write_text(leaderboard(group, rd, bd, stage_times, counts, anchors[0], plots, command))
 
 
 def _counts_section(counts: list[dict]) -> str:
@@ -71,7 +80,7 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
         print("codecbench report: no measured items in the given files; nothing written", file=sys.stderr)
         return 2
     for group in groups:
-        write_group(group, out / group.name, anchor, method, log_bpp, command)
+        write_group(group, out / group.name, anchor.split(","), method, log_bpp, command)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):
