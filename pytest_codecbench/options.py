@@ -12,6 +12,7 @@ import pytest
 from . import metrics
 from .codec import Codec, CodecError, Quality
 
+DEFAULT_TIMEOUT_S = 600  # an item is a codec's round trips plus metrics: seconds, rarely minutes
 # option name -> (ini name, help)
 OPTIONS = {
     "codecs": ("codecbench_codecs", "codecs to sweep, comma-separated names or globs (default: all)"),
@@ -51,9 +52,6 @@ def add_options(parser: pytest.Parser) -> None:
                   f"{DEFAULT_TIMEOUT_S}); --timeout overrides it", default=str(DEFAULT_TIMEOUT_S))  # fmt: skip
 
 
-DEFAULT_TIMEOUT_S = 600  # an item is a codec's round trips plus metrics: seconds, rarely minutes
-
-
 def parse_timeout(config: pytest.Config) -> float:
     text = config.getini("codecbench_timeout")
     try:
@@ -79,7 +77,7 @@ def check_path_options(config: pytest.Config) -> None:
     # pytest looks for its ini file before plugins add their options, so the value of
     # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
     args = list(config.invocation_params.args)
-    for flag in ("--dataset", "--kodak-dir", "--codec-dir"):
+    for flag in ("--dataset", "--kodak-dir", "--codec-dir", "--ffmpeg"):
         for i, arg in enumerate(args[:-1]):
             if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
                 raise pytest.UsageError(

@@ -63,7 +63,8 @@ def rd_rows(group: Group) -> list[dict]:
     rows = []
     for (codec, quality), items in _points(group).items():
         row = {"codec": codec, "quality": quality, "images": len(items), "bpp": _mean([i.record["bpp"] for i in items])}
-        estimates = [i.record["estimates"]["bpp_likelihood"] for i in items if "estimates" in i.record]
+        estimates = [i.record["estimates"]["bpp_likelihood"] for i in items
+                     if "bpp_likelihood" in (i.record.get("estimates") or {})]  # fmt: skip
         if estimates:
             row["bpp_likelihood"] = _mean(estimates)  # the entropy model's prediction, next to the real bpp
         for column in group.metrics:
