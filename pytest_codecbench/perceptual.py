@@ -14,20 +14,18 @@ that admits numpy arrays only, and weights.pt by ``torch.load(weights_only=True)
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import io
 import itertools
 import pickle
 from functools import cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from . import metrics
 from .digests import file_sha256
 from .metrics import Column, Metric, MetricError
+from .references import ReferenceCache
 from .torch_codec import to_tensor
 
 # package, file inside it, SHA-256, how to install it
@@ -105,22 +103,6 @@ def _backbone(kind: str):
     return features, arrays
 
 
-class _ReferenceCache:
-    """Features of the last few reference images: the same for every codec and quality of an image."""
-
-    def __init__(self, size: int = 2):
-        self.size, self.entries = size, {}
-
-    def pair(self, features, reference: np.ndarray, decoded: np.ndarray, device):
-        """``features`` of the reference (kept for the next items of that image) and of ``decoded``."""
-        key = (reference.shape, hashlib.blake2b(reference.tobytes(), digest_size=16).digest())
-        if key not in self.entries:
-            if len(self.entries) >= self.size:
-                self.entries.pop(next(iter(self.entries)))
-            self.entries[key] = features(to_tensor(reference, device))
-        return self.entries[key], features(to_tensor(decoded, device))
-
-
 class LPIPS:
     """LPIPS v0.1 as in the ``lpips`` package: scaled input, unit-normalised features,
     squared differences weighted by the linear heads, spatial mean, summed over layers."""
@@ -136,7 +118,7 @@ class LPIPS:
         self.heads = [torch.from_numpy(np.transpose(h, (3, 2, 0, 1)).copy()).to(self.device) for h in heads]
         self.shift = torch.tensor(LPIPS_SHIFT, device=self.device).view(1, 3, 1, 1)
         self.scale = torch.tensor(LPIPS_SCALE, device=self.device).view(1, 3, 1, 1)
-        self.references = _ReferenceCache()
+        self.references = ReferenceCache()
 
     def _features(self, unit):
         h = (unit * 2 - 1 - self.shift) / self.scale
@@ -150,7 +132,8 @@ class LPIPS:
         import torch
 
         with torch.inference_mode():
-            ref, dec = self.references.pair(self._features, reference, decoded, self.device)
+            ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
+            dec = self._features(to_tensor(decoded, self.device))
             total = sum(
                 torch.nn.functional.conv2d((r - d) ** 2, head).mean(dim=(2, 3))
                 for r, d, head in zip(ref, dec, self.heads, strict=True)
@@ -183,7 +166,7 @@ class DISTS:
         self.beta = torch.split(weights["beta"] / total, chns, dim=1)
         self.mean = torch.tensor([0.485, 0.456, 0.406], device=self.device).view(1, 3, 1, 1)
         self.std = torch.tensor([0.229, 0.224, 0.225], device=self.device).view(1, 3, 1, 1)
-        self.references = _ReferenceCache()
+        self.references = ReferenceCache()
 
     def _features(self, unit):
         import torch
@@ -201,7 +184,8 @@ class DISTS:
 
         c1 = c2 = 1e-6
         with torch.inference_mode():
-            ref, dec = self.references.pair(self._features, reference, decoded, self.device)
+            ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
+            dec = self._features(to_tensor(decoded, self.device))
             structure = texture = 0
             for x, y, alpha, beta in zip(ref, dec, self.alpha, self.beta, strict=True):
                 x_mean, y_mean = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
@@ -229,16 +213,41 @@ def _learned(name: str, column: str):
     return compute
 
 
+def _xyb_scales(image: np.ndarray) -> list[np.ndarray]:
+    """The positive-XYB planes of each SSIMULACRA 2 scale, as the ssimulacra2 package's
+    compute_ssimulacra2 makes them (it downsamples in linear RGB)."""
+    from ssimulacra2 import ssimulacra2 as s2
+
+    linear, scales = s2.srgb_to_linear(image), []
+    for _ in range(s2.kNumScales):
+        xyb = s2.make_positive_xyb(s2.linear_rgb_to_xyb(linear))
+        if xyb.shape[0] < 8 or xyb.shape[1] < 8:
+            break
+        scales.append(xyb)
+        linear = s2.downsample(linear, 2, 2)
+    return scales
+
+
+_ssimulacra2_references = ReferenceCache()
+
+
 def _ssimulacra2(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-    from ssimulacra2 import compute_ssimulacra2  # numpy/scipy port of libjxl's tool; it reads files
+    """The ssimulacra2 package's compute_ssimulacra2 (a numpy/scipy port of libjxl's tool), step by
+    step with its own functions, so that the reference's planes and blurs are made once per image
+    (it reads two files and redoes both sides per call); tests check the value is the same."""
+    from ssimulacra2 import ssimulacra2 as s2
 
-    def png(image):
-        out = io.BytesIO()
-        Image.fromarray(image).save(out, format="PNG", compress_level=0)
-        out.seek(0)
-        return out
+    def prepare(image):
+        return [(x, s2.blur_image(x), s2.blur_image(x * x)) for x in _xyb_scales(image)]
 
-    return {"ssimulacra2": compute_ssimulacra2(png(reference), png(decoded))}
+    score, sides = s2.Msssim(), _ssimulacra2_references.get(reference, prepare)
+    for (x, mu_x, sigma_xx), y in zip(sides, _xyb_scales(decoded), strict=True):
+        scale = s2.MsssimScale()
+        mu_y = s2.blur_image(y)
+        scale.avg_ssim = s2.ssim_map(mu_x, mu_y, sigma_xx, s2.blur_image(y * y), s2.blur_image(x * y))
+        scale.avg_edgediff = s2.edge_diff_map(x, mu_x, y, mu_y)
+        score.scales.append(scale)
+    return {"ssimulacra2": score.score()}
 
 
 def _weights_check(*keys: str):

@@ -65,16 +65,15 @@ def configure_worker(device: str) -> None:
 
 
 def prepare_torch(threads: int, on: str = "cpu") -> None:
-    """Make piq importable on CPU-only torch, give torch its share of the cores, pick the device."""
+    """Make torchvision importable on CPU-only torch, give torch its share of the cores, pick the device."""
     import torch
 
     from .torch_compat import import_torchvision
 
     metrics.device = on
     import_torchvision()
-    import piq  # noqa: F401
 
     torch.set_num_threads(threads)
-    # torch and piq leave ~300k long-lived objects; a full garbage collection then takes
+    # torch and torchvision leave ~300k long-lived objects; a full garbage collection then takes
     # ~0.15 s and runs every few items. Freezing them keeps it off the sweep's hot path.
     gc.freeze()

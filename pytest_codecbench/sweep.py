@@ -31,6 +31,7 @@ class Sweep:
         self.shard = options.parse_shard(config.getoption("shard"))
         self.metric_names, self.metric_notes = options.select_metrics(options.option(config, "metrics"))
         self.time_limit, self.time_limit_mark = process.time_limit(config, options.parse_timeout(config))
+        self.time_precision = options.parse_time_precision(options.option(config, "time_precision"))
         self.store = images.ImageStore(self.crop)
         self._versions: dict[str, dict] = {}
 
@@ -71,7 +72,11 @@ class Sweep:
     def record_key(self, test: str, codec: Codec, quality: Quality, image: images.ImageRef, measured: bool) -> dict:
         """The item's record key (see ``records.item_key``); ``measured``: a rate–distortion item."""
         option = self.config.option
-        timing = {"min_rounds": option.benchmark_min_rounds, "max_time": option.benchmark_max_time}
+        timing = {
+            "min_rounds": option.benchmark_min_rounds,
+            "max_time": option.benchmark_max_time,
+            "precision": self.time_precision,
+        }
         measured_with = {"metrics": self.metric_names, "timing": timing} if measured else None
         pixels, shape = self.store.digest(image), self.store.get(image).shape
         return records.item_key(test, codec, quality, image.name, pixels, shape, self.versions(codec), self.device,

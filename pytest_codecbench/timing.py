@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import cache
+
+CONFIDENCE = 0.95
 
 _active: ContextVar[tuple[StageTimer, str] | None] = ContextVar("codecbench_stage", default=None)
 
@@ -50,6 +53,35 @@ def record(name: str, wall: float, cpu: float) -> None:
     timer.current[path] = (old_wall + wall, old_cpu + cpu)
 
 
+@cache
+def _interval_rank(n: int) -> int:
+    """The largest j with P(X_(j) <= median <= X_(n+1-j)) >= CONFIDENCE for n samples of any
+    continuous distribution: the binomial order-statistic interval (as scipy.stats.quantile_test's
+    confidence_interval), 0 when n is too small for one (n < 6 at 0.95)."""
+    from scipy.stats import binom
+
+    tail = (1 - CONFIDENCE) / 2
+    return int((binom.cdf(range(n + 1), n, 0.5) <= tail).sum())
+
+
+def median_interval(values: list[float]) -> tuple[float, float] | None:
+    """The distribution-free CONFIDENCE interval of the median of ``values``, or None with too few."""
+    j = _interval_rank(len(values))
+    if j == 0:
+        return None
+    ordered = sorted(values)
+    return ordered[j - 1], ordered[len(values) - j]
+
+
+def precise_enough(durations: list[float], precision: float) -> bool:
+    """Whether the median's confidence interval lies within ±``precision`` of the median."""
+    interval = median_interval(durations)
+    if interval is None:
+        return False
+    median = statistics.median(durations)
+    return interval[1] - median <= precision * median and median - interval[0] <= precision * median
+
+
 class StageTimer:
     """Collects one ``{stage: (wall_s, cpu_s)}`` dict per run."""
 
@@ -68,14 +100,17 @@ class StageTimer:
         self.runs.append(self.current)
 
     def summary(self) -> dict[str, dict[str, float]]:
-        """Median and minimum wall time and median CPU time of every stage, in seconds."""
+        """Median (with its confidence interval, None for fewer than 6 runs) and minimum wall time
+        and median CPU time of every stage, in seconds."""
         stages = {name for run in self.runs for name in run}
         result = {}
         for name in sorted(stages):
             walls = [run[name][0] for run in self.runs if name in run]
             cpus = [run[name][1] for run in self.runs if name in run]
+            interval = median_interval(walls)
             result[name] = {
                 "wall_median_s": statistics.median(walls),
+                "wall_median_ci_s": list(interval) if interval else None,
                 "wall_min_s": min(walls),
                 "cpu_median_s": statistics.median(cpus),
                 "runs": len(walls),

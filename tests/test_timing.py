@@ -3,9 +3,10 @@
 import json
 import time
 
+import numpy as np
 import torch
 
-from pytest_codecbench.timing import StageTimer, stage
+from pytest_codecbench.timing import StageTimer, median_interval, precise_enough, stage
 from pytest_codecbench.torch_codec import split_stage
 
 
@@ -92,3 +93,77 @@ def test_the_warm_up_run_is_not_in_the_stage_times(project):
     encode = record["extra_info"]["timing"]["encode"]
     assert encode["runs"] == record["stats"]["rounds"] == 2
     assert encode["wall_median_s"] < 0.1 and record["stats"]["max"] < 0.1
+
+
+def test_the_median_interval_is_scipys_order_statistic_interval():
+    from scipy.stats import quantile_test
+
+    rng = np.random.default_rng(0)
+    assert median_interval([1.0] * 5) is None  # fewer than 6 samples: no 95 % interval exists
+    for n in (6, 7, 10, 25, 60, 161):
+        values = list(rng.lognormal(0, 0.3, n))
+        ci = quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(0.95)
+        assert median_interval(values) == (ci.low, ci.high)
+    assert not precise_enough([1.0, 1.1, 0.9, 1.0, 1.2], 0.5)  # 5 rounds: no interval yet
+    assert precise_enough([1.0, 1.01, 0.99, 1.0, 1.02, 0.995], 0.025)
+    assert not precise_enough([1.0, 1.01, 0.99, 1.0, 1.2, 0.8], 0.025)
+
+
+STEADY_AND_NOISY = """
+import time
+
+import numpy as np
+
+from pytest_codecbench.codec import Codec
+
+noise = np.random.default_rng(0)
+
+
+def steady(image, quality):
+    time.sleep(0.004)
+    return image.tobytes()
+
+
+def noisy(image, quality):
+    time.sleep(noise.choice([0.001, 0.008]))
+    return image.tobytes()
+
+
+def decode(data):
+    return np.frombuffer(data, np.uint8).reshape(176, 192, 3)
+
+
+CODECS = [Codec("steady", steady, decode, qualities=(1,), lossless=True),
+          Codec("noisy", noisy, decode, qualities=(1,), lossless=True)]
+"""
+
+
+def test_rounds_stop_once_the_median_is_precise_enough(project):
+    (project.path / "mine").mkdir()
+    (project.path / "mine" / "timed.py").write_text(STEADY_AND_NOISY)
+    result = project.runpytest(
+        "--codec-dir=mine",
+        "--codecs=steady,noisy",
+        "--max-images=1",
+        "--benchmark-max-time=1",
+        "--time-precision=0.05",
+        "--benchmark-json=o.json",
+    )
+    result.assert_outcomes(passed=2)
+    report = json.loads((project.path / "o.json").read_text())
+    records = {b["params"]["codec"]: b for b in report["benchmarks"]}
+    steady, noisy = records["steady"], records["noisy"]
+    # a steady 4 ms round trip is precise after a few rounds: far fewer than the 250 that 1 s holds
+    assert 6 <= steady["stats"]["rounds"] < 40
+    low, high = steady["extra_info"]["timing"]["encode"]["wall_median_ci_s"]
+    assert low <= steady["extra_info"]["timing"]["encode"]["wall_median_s"] <= high
+    # rounds of 1 or 8 ms at random: the median never settles, the time limit ends the rounds
+    assert sum(noisy["stats"]["data"]) > 0.9
+    assert report["codecbench"]["timing"] == {
+        "median_ci_half_width": 0.05,
+        "confidence": 0.95,
+        "min_rounds": 1,
+        "max_time_s": 1.0,
+    }
+    bad = project.runpytest("--codec-dir=mine", "--time-precision=2")
+    assert "--time-precision '2': expected a fraction between 0 and 1" in bad.stderr.str()
