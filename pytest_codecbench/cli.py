@@ -22,12 +22,14 @@ def list_codecs(args) -> int:
     codecs = _codecs(args)
     if codecs is None:
         return 2
+    width = max((len(name) for name in codecs), default=0)
     for codec in codecs.values():
         missing = codec.missing_requirement()
         state = f"MISSING: {missing}" if missing else ", ".join(f"{k} {v}" for k, v in codec.versions().items())
         grid = " ".join(codec.item_id(q) for q in codec.qualities)
         kind = "lossless" if codec.lossless else "lossy"
-        print(f"{codec.name:20s} {kind:8s} {codec.description}\n{'':29s}{grid}\n{'':29s}{state}")
+        indent = " " * (width + 10)
+        print(f"{codec.name:{width}s} {kind:8s} {codec.description}\n{indent}{grid}\n{indent}{state}")
     return 0
 
 
@@ -67,7 +69,7 @@ def list_weights(args) -> int:
 def report(args) -> int:
     from .report import build
 
-    return build(args.files, args.output, args.anchor, args.bd_method, args.log_bpp)
+    return build(args.files, args.output, args.anchor, args.bd_method, "log" if args.log_bpp else args.bpp_axis)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         help="tables, RD plots, BD-rate and a leaderboard page from --benchmark-json files",
         description="Merge codecbench JSON reports (shards, -n 0 or -n N runs) and write, per dataset, crop and "
         "machine: rd.csv, per-image.csv, bd-rate.csv, stage-times.csv, macs.csv, README.md, rd-*.png/svg and "
-        "index.html.",
+        "index.html; and index.html/index.md linking them, with the machines' speeds side by side.",
     )
     rep.add_argument("files", nargs="+", type=Path, help="JSON files written with --benchmark-json")
     rep.add_argument("-o", "--output", type=Path, default=Path("results"), help="output folder (default: results)")
@@ -87,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"
     )
-    rep.add_argument("--log-bpp", action="store_true", help="plot bpp on a log axis")
+    rep.add_argument("--bpp-axis", choices=("auto", "linear", "log"), default="auto",
+                     help="the RD plots' bpp axis (default auto: log when the points span more than 10x)")  # fmt: skip
+    rep.add_argument("--log-bpp", action="store_true", help="the same as --bpp-axis log")
     rep.set_defaults(run=report)
     codecs = commands.add_parser("codecs", help="list codecs, their default quality grid and library versions")
     codecs.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")

@@ -16,7 +16,7 @@ from .codec import Codec, Quality
 from .images import ImageRef
 from .memory import Peak
 from .records import machine
-from .timing import StageTimer, precise_enough, stage
+from .timing import StageTimer, cpu_seconds, precise_enough, stage
 
 
 class CodecFailure(Exception):
@@ -128,9 +128,12 @@ def measure(
     except metric_set.MetricError as error:
         raise CodecFailure(f"{where}: {error}") from error
     with Peak(metric_set.device) as peak:
+        start = cpu_seconds()
         data, decoded = _time(benchmark, roundtrip, timer, precision, where)
+        roundtrips = cpu_seconds() - start
         try:
             result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
+            metrics_cpu = cpu_seconds() - start - roundtrips
             estimates = _estimate(where, codec, reference, quality)
         except Exception:
             bench.mark_failed(benchmark)  # keeps an incomplete record out of the JSON
@@ -150,6 +153,8 @@ def measure(
             "metrics": result.metrics,
             "timing": result.timings,
             "peak_memory": peak.result(),  # codec round trips and metrics, above the item's start
+            # all round trips (the warm-up too) and the metrics: the sweep's floor (sweep_efficiency.py)
+            "cpu_s": {"roundtrips": roundtrips, "metrics": metrics_cpu},
             "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
             "machine": machine(),  # where it was timed: a remote xdist worker's own
         }

@@ -237,7 +237,8 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         failure.update(test=item.originalname, reason=why[0][:300] if why else call.excinfo.typename)
         report.user_properties.append((FAILED_PROPERTY, failure))
     if report.skipped and SKIP_GROUP in item.stash:
-        report.user_properties.append((SKIP_PROPERTY, item.stash[SKIP_GROUP]))
+        codec = item.callspec.params.get("codec") if hasattr(item, "callspec") else None
+        report.user_properties.append((SKIP_PROPERTY, (item.originalname, codec, item.stash[SKIP_GROUP])))
     if call.when == "setup" and RESUMED in item.stash:
         report.user_properties.append((RECORD_PROPERTY, item.stash[RESUMED]))
     benchmark = item.stash.get(BENCHMARK, None)
@@ -263,14 +264,14 @@ class Controller:
 
     def __init__(self, config: pytest.Config):
         self.config = config
-        self.skips: Counter[str] = Counter()
+        self.skips: Counter[tuple[str, str | None, str]] = Counter()  # (test, codec, reason group)
         self.failed: list[dict] = []  # items that failed: none of them is in the JSON's benchmarks
 
     def pytest_runtest_logreport(self, report: pytest.TestReport):
         store = self.config.stash[SWEEP].records
         for name, value in report.user_properties:
             if name == SKIP_PROPERTY:
-                self.skips[value] += 1
+                self.skips[tuple(value)] += 1  # a list after travelling from an xdist worker
             if name == FAILED_PROPERTY:
                 self.failed.append(value)
             if name != RECORD_PROPERTY:
@@ -280,7 +281,10 @@ class Controller:
                 store.save(value["key"], value["benchmark"])
 
     def pytest_terminal_summary(self, terminalreporter):
-        for group, count in self.skips.most_common():
+        by_reason = Counter()
+        for (_, _, group), count in self.skips.items():
+            by_reason[group] += count
+        for group, count in by_reason.most_common():
             terminalreporter.write_line(f"codecbench: {count} skipped: {group}")
         for codec, count in Counter(f["codec"] for f in self.failed).most_common():
             terminalreporter.write_line(f"codecbench: {count} failed items of {codec} are left out of the JSON")
@@ -313,3 +317,7 @@ class Controller:
         output_json["codecbench"] = {"version": __version__, **describe(config.stash[SWEEP])}
         order = lambda f: (f["test"], f["codec"], str(f["quality"]), f["image"])  # noqa: E731
         output_json["codecbench"]["failed"] = sorted(self.failed, key=order)
+        output_json["codecbench"]["skipped"] = [
+            {"test": test, "codec": codec, "items": count, "reason": group}
+            for (test, codec, group), count in sorted(self.skips.items(), key=lambda kv: tuple(map(str, kv[0])))
+        ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -12,6 +13,12 @@ from functools import cache
 CONFIDENCE = 0.95
 
 _active: ContextVar[tuple[StageTimer, str] | None] = ContextVar("codecbench_stage", default=None)
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process (all threads) and of its waited-for children (e.g. ffmpeg)."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
 
 
 @contextmanager

@@ -96,7 +96,10 @@ def test_odd_images_are_converted_or_fail_alone(project):
     assert reported == {"odd", "grey", "rgba", "palette", "deep"}  # failed items leave no partial record
     output = result.stdout.str()
     assert "cannot read image odd/truncated.png" in output
-    assert "codec 'png' at quality 6 on image odd/tiny.png: SSIM needs at least 11 pixels per side; the image is 8×8" in output
+    assert (
+        "codec 'png' at quality 6 on image odd/tiny.png: SSIM needs at least 11 pixels per side; the image is 8×8"
+        in output
+    )
     assert project.runpytest("--dataset", "odd", "--codecs", "png", "--metrics", "psnr", "-k", "tiny").ret == 0
 
 

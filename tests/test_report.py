@@ -1,6 +1,7 @@
 """codecbench report: merging, tables, BD-rate against the bjontegaard package, bad input."""
 
 import copy
+import csv
 import json
 import subprocess
 import sys
@@ -30,6 +31,11 @@ def sweep(folder, *args):
     return out
 
 
+def groups(out: Path) -> list[Path]:
+    """The group folders of a report (beside them: index.html, index.md, plotly.min.js)."""
+    return [path for path in out.iterdir() if path.is_dir()]
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("sweep")
@@ -50,7 +56,7 @@ def test_bd_rate_of_the_anchor_against_itself_is_zero(run):
 
 def test_several_anchors_each_get_their_table(run, tmp_path):
     assert main(["report", str(run), "-o", str(tmp_path), "--anchor", "jpeg,webp"]) == 0
-    (folder,) = tmp_path.iterdir()
+    (folder,) = groups(tmp_path)
     (group,), _ = merge([run])
     assert (folder / "bd-rate-webp.csv").read_text().count("\n") == 1 + len(bd_rows(group, "webp")) == 1 + 3
     readme = (folder / "README.md").read_text()
@@ -103,8 +109,8 @@ def shard(run, folder, parts):
 def test_shards_merge_into_the_report_of_the_whole_run(run, tmp_path):
     assert build([run], tmp_path / "whole") == 0
     assert build(shard(run, tmp_path, 3), tmp_path / "merged") == 0
-    (whole,) = (tmp_path / "whole").iterdir()
-    (merged,) = (tmp_path / "merged").iterdir()
+    (whole,) = groups(tmp_path / "whole")
+    (merged,) = groups(tmp_path / "merged")
     assert whole.name == merged.name
     for name in ("rd.csv", "per-image.csv", "bd-rate.csv", "stage-times.csv"):
         assert (whole / name).read_text() == (merged / name).read_text(), name
@@ -146,7 +152,7 @@ def test_bad_input_gets_a_clear_message_and_the_rest_is_reported(run, tmp_path, 
     assert "truncated.json: not valid JSON, truncated?" in err
     assert "plain.json: a pytest-benchmark report, but not written by codecbench" in err
     assert "missing.json: no such file" in err
-    (folder,) = (tmp_path / "out").iterdir()
+    (folder,) = groups(tmp_path / "out")
     assert (folder / "rd.csv").read_text().count("\n") == 1 + 15 + 1  # header, 15 lossy points, png
 
 
@@ -184,7 +190,7 @@ def test_malformed_reports_and_items_are_named_and_the_rest_is_reported(run, tmp
     assert f"items.json: item {first[0]!r} has no encode and decode times; left out" in err
     assert f"items.json: item {first[1]!r} has metrics None; left out" in err
     assert f"items.json: item {first[2]!r} has bpp 'abc'; left out" in err
-    (folder,) = (tmp_path / "out").iterdir()
+    (folder,) = groups(tmp_path / "out")
     assert len((folder / "per-image.csv").read_text().splitlines()) == 1 + len(good["benchmarks"]) - 3
 
 
@@ -197,7 +203,7 @@ def test_names_from_json_reach_no_file_path_markup_or_mathtext(run, tmp_path):
     report["codecbench"]["codecs"] = {rename.get(k, k): v for k, v in report["codecbench"]["codecs"].items()}
     report["codecbench"]["metrics"]["../../x"] = {"label": "$\\frac$ dB", "higher_is_better": True}
     assert build([_write(tmp_path / "odd.json", report)], tmp_path / "out", anchor="jxl") == 0
-    (folder,) = (tmp_path / "out").iterdir()
+    (folder,) = groups(tmp_path / "out")
     assert (folder / "rd-x.png").is_file() and not (tmp_path / "x.png").exists()
     assert len(list(folder.glob("rd-*.png"))) == len(report["codecbench"]["metrics"])
     readme = (folder / "README.md").read_text()
@@ -243,7 +249,8 @@ def browser():
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"):  # fmt: skip
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                 "--window-size=1400,1000"):  # fmt: skip
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
@@ -253,24 +260,75 @@ def browser():
 
 @pytest.mark.slow
 def test_leaderboard_page_in_headless_chromium(run, tmp_path, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
 
     report = json.loads(run.read_text())
     report["codecbench"]["codecs"]["jpeg"]["description"] = "<script>alert('x')</script> & co"
+    report["codecbench"]["codecs"]["ghost"] = {"description": "learned, no weights here", "lossless": False}
+    report["codecbench"]["skipped"] = [{"test": "test_rd", "codec": "ghost", "items": 3, "reason": "weights missing"}]
     assert build([_write(tmp_path / "run.json", report)], tmp_path / "out") == 0
     (page,) = (tmp_path / "out").glob("*/index.html")
     browser.get(page.as_uri())
     assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
-    columns = len(report["codecbench"]["metrics"])  # one RD plot per metric column
-    assert columns >= 5 and browser.execute_script("return document.images.length") == columns
-    assert browser.execute_script("return Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-    assert "<script>alert('x')</script> & co" in browser.find_element(By.ID, "leaderboard").text
+    script = browser.execute_script
+    # no network: the one script file is plotly.js from the report's folder
+    assert script("return Array.from(document.scripts, s => s.src).filter(Boolean)") == [
+        (tmp_path / "out" / "plotly.min.js").as_uri()
+    ]
+    assert script("return typeof Plotly") == "object"
+    board = browser.find_element(By.CSS_SELECTOR, "table[data-anchor=jpeg]")
+    assert "<script>alert('x')</script> & co" in board.text
+    assert "ghost" in browser.find_element(By.ID, "unmeasured").text and "weights missing" in browser.page_source
 
-    headers = browser.find_elements(By.CSS_SELECTOR, "#leaderboard th")
-    column = next(i for i, h in enumerate(headers) if h.text.startswith("encode MP/s"))
+    # the chart: one trace per lossy codec; hovering a point shows codec, quality, bpp and metric
+    chart = browser.find_element(By.ID, "rd-chart")
+    assert script("return document.getElementById('rd-chart').data.map(t => t.name)") == ["jpeg", "jxl", "webp"]
+    x, y, bpp, value = script("""
+        const gd = document.getElementById('rd-chart'), trace = gd.data[1], size = gd._fullLayout._size;
+        const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+        return [size.l + xa.l2p(xa.d2l(trace.x[2])), size.t + ya.l2p(trace.y[2]), trace.x[2], trace.y[2]];""")
+    script("arguments[0].scrollIntoView()", chart)
+    offset = (x - chart.size["width"] / 2, y - chart.size["height"] / 2)
+    ActionChains(browser).move_to_element_with_offset(chart, *offset).perform()
+    hover = browser.find_element(By.CSS_SELECTOR, ".hoverlayer .hovertext").text
+    assert "jxl" in hover and "quality 50" in hover and f"{bpp:.4f} bpp" in hover and f"{value:.4f}" in hover
+
+    # a click on a legend entry hides the codec; it stays hidden when the metric changes
+    toggle = browser.find_elements(By.CSS_SELECTOR, "#rd-chart .legend .traces .legendtoggle")[1]
+    ActionChains(browser).move_to_element(toggle).click().perform()
+    hidden = "return document.getElementById('rd-chart').data[1].visible === 'legendonly'"
+    WebDriverWait(browser, 3).until(lambda _: script(hidden))  # plotly waits out a double click first
+    Select(browser.find_element(By.ID, "metric")).select_by_value("ms_ssim_db")
+    assert script("return document.getElementById('rd-chart').layout.yaxis.title.text").startswith("MS-SSIM (dB")
+    assert script(hidden)
+
+    # one image's curves: the per-image values
+    Select(browser.find_element(By.ID, "image")).select_by_value("img1")
+    shown = script("const t = document.getElementById('rd-chart').data[0]; return [t.x, t.y]")
+    per_image = sorted(
+        (float(r["bpp"]), float(r["ms_ssim_db"]))
+        for r in csv.DictReader((page.parent / "per-image.csv").read_text().splitlines())
+        if r["codec"] == "jpeg" and r["image"] == "img1"
+    )
+    assert [list(pair) for pair in zip(*shown, strict=True)] == [pytest.approx(list(p), rel=1e-5) for p in per_image]
+
+    # the BD-rate anchor switches among precomputed tables
+    Select(browser.find_element(By.ID, "anchor")).select_by_value("webp")
+    assert not browser.find_element(By.CSS_SELECTOR, "table[data-anchor=jpeg]").is_displayed()
+    webp_board = browser.find_element(By.CSS_SELECTOR, "table[data-anchor=webp]")
+    webp_row = next(r for r in webp_board.find_elements(By.CSS_SELECTOR, "tbody tr") if r.text.startswith("webp"))
+    assert " 0 " in f" {webp_row.text} " and "-0" not in webp_row.text
+    for cell in browser.find_elements(By.CSS_SELECTOR, "td.flag"):  # flagged cells say why on hover
+        assert cell.get_attribute("title") and cell.get_attribute("textContent").endswith("†")
+
+    # tables sort on a click
+    headers = browser.find_elements(By.CSS_SELECTOR, "#complexity th")
+    column = next(i for i, h in enumerate(headers) if h.text == "encode_mps")
 
     def values():
-        rows = browser.find_elements(By.CSS_SELECTOR, "#leaderboard tbody tr")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#complexity tbody tr")
         return [float(row.find_elements(By.TAG_NAME, "td")[column].text) for row in rows]
 
     headers[column].click()
@@ -278,3 +336,84 @@ def test_leaderboard_page_in_headless_chromium(run, tmp_path, browser):
     headers[column].click()
     assert values() == sorted(values(), reverse=True)
     assert headers[column].get_attribute("aria-sort") == "descending"
+
+
+def test_several_machines_get_an_index_with_their_speeds_side_by_side(run, tmp_path):
+    other = json.loads(run.read_text())
+    for bench in other["benchmarks"]:
+        bench["extra_info"]["machine"] = "A GPU server, 64 cores"
+        bench["extra_info"]["timing"]["encode"]["wall_median_s"] /= 10
+    assert build([run, _write(tmp_path / "server.json", other)], tmp_path / "out") == 0
+    index = (tmp_path / "out" / "index.html").read_text()
+    folders = groups(tmp_path / "out")
+    assert len(folders) == 2 and all(f'href="{f.name}/index.html"' in index for f in folders)
+    speed_section = (tmp_path / "out" / "index.md").read_text().split("## Speed on imgs (full)")[1]
+    table = [[cell.strip() for cell in line.split("|")[1:-1]] for line in speed_section.splitlines() if line[:1] == "|"]
+    header, rows = table[0], {row[0]: row for row in table[2:]}
+    speed = dict(zip(header, rows["jpeg"], strict=True))
+    server = float(speed["encode MP/s, A GPU server, 64 cores"])
+    here = float(next(v for c, v in speed.items() if c.startswith("encode MP/s") and "GPU" not in c))
+    assert server == pytest.approx(10 * here, rel=1e-3)  # the same items, timed 10× faster there
+
+
+def test_no_anchor_in_the_data_picks_one_and_says_so(run, tmp_path, capsys):
+    data = json.loads(run.read_text())
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["params"]["codec"] != "jpeg"]
+    assert build([_write(tmp_path / "run.json", data)], tmp_path / "out", anchor="jpeg") == 0
+    err = capsys.readouterr().err
+    assert "anchor 'jpeg' has no lossy curve here; BD-rate against 'jxl' instead (choose one with --anchor NAME" in err
+    (folder,) = groups(tmp_path / "out")
+    assert "## BD-rate against jxl (pchip)" in (folder / "README.md").read_text()
+    page = (folder / "index.html").read_text()
+    assert '<option value="jxl" selected>' in page and "against jpeg" not in page
+
+
+def test_only_lossless_codecs_write_no_plots_and_no_warnings(run, tmp_path):
+    data = json.loads(run.read_text())
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["params"]["codec"] == "png"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert build([_write(tmp_path / "run.json", data)], tmp_path / "out") == 0
+    (folder,) = groups(tmp_path / "out")
+    assert list(folder.glob("*.png")) == [] and "No BD-rate: no lossy codec" in (folder / "README.md").read_text()
+
+
+def test_flagged_values_are_marked_in_their_cells_and_explained_once(run, tmp_path):
+    assert build([run], tmp_path / "out", anchor="jpeg") == 0
+    (folder,) = groups(tmp_path / "out")
+    readme = (folder / "README.md").read_text()
+    bd = [r for r in csv.DictReader((folder / "bd-rate.csv").read_text().splitlines())]
+    flagged = sum(bool(r[k]) for r in bd for k in r if k.startswith("note_"))
+    section = readme.split("## BD-rate against jpeg")[1].split("## ")[0]
+    assert "| note_" not in section and section.count("†") == flagged + 1  # each flagged cell, and the legend
+    jpeg = next(r for r in bd if r["codec"] == "jpeg")
+    assert {jpeg[k] for k in jpeg if k.startswith("bd_rate_")} == {"0"}  # the anchor itself: 0, not -0
+
+
+def test_the_bpp_axis_turns_logarithmic_for_wide_ranges():
+    from pytest_codecbench.report.plots import bpp_axis
+
+    narrow = [{"codec": "a", "bpp": 0.2}, {"codec": "a", "bpp": 1.8}, {"codec": "b", "bpp": 9.0}]
+    assert not bpp_axis(narrow, {"a"})["log"]  # b is lossless: not counted
+    wide = bpp_axis(narrow, {"a", "b"})
+    assert wide["log"] and "0.2–9 bpp (45×), more than 10×" in wide["reason"]
+    assert bpp_axis(narrow, {"a", "b"}, "linear")["log"] is False and bpp_axis(narrow, {"a"}, "log")["log"]
+
+
+def test_codecs_that_were_skipped_are_listed_with_the_reason(project):
+    (project.path / "mine").mkdir()
+    (project.path / "mine" / "absent.py").write_text(
+        "from pytest_codecbench.codec import Codec\n"
+        "CODECS = [Codec('absent', lambda i, q: b'', lambda d: None, qualities=(1, 2), requires=('no_such_lib',))]\n"
+    )
+    result = project.runpytest(
+        "--codec-dir=mine", "--codecs=absent,png", "--qualities=png=6", "--benchmark-json=o.json"
+    )
+    result.assert_outcomes(passed=2, skipped=4)
+    skipped = json.loads((project.path / "o.json").read_text())["codecbench"]["skipped"]
+    assert skipped == [{"test": "test_rd", "codec": "absent", "items": 4, "reason": skipped[0]["reason"]}]
+    assert "no_such_lib" in skipped[0]["reason"]
+    assert build([project.path / "o.json"], project.path / "out") == 0
+    (folder,) = groups(project.path / "out")
+    readme = (folder / "README.md").read_text()
+    assert "## Codecs without rate–distortion points" in readme and "| absent | " in readme

@@ -53,7 +53,7 @@ CODECS = [
     Codec("aborts", encode_or_abort, decode, qualities=(1, 2, 3), lossless=True),
 ]
 """
-TIME_COLUMNS = ("_ms", "_mps")
+TIME_COLUMNS = ("_ms", "_mps", "_ci_pct")
 MEASURED = ("timing", "peak_memory")
 
 
@@ -84,7 +84,7 @@ def items(path: Path) -> dict:
 def tables(paths: list[Path], out: Path) -> dict[str, list[dict]]:
     """The report's rd and per-image tables, without the time columns."""
     assert build(paths, out, anchor="jpeg") == 0
-    (folder,) = out.iterdir()
+    (folder,) = [p for p in out.iterdir() if p.is_dir()]
     rows = {name: csv.DictReader(io.StringIO((folder / name).read_text())) for name in ("rd.csv", "per-image.csv")}
     return {name: [{k: v for k, v in r.items() if not k.endswith(TIME_COLUMNS)} for r in rows[name]] for name in rows}
 

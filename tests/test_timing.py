@@ -1,11 +1,13 @@
 """Stage timing: nested names, wall and CPU time, statistics over runs."""
 
+import csv
 import json
 import time
 
 import numpy as np
 import torch
 
+from pytest_codecbench.report import build
 from pytest_codecbench.timing import StageTimer, median_interval, precise_enough, stage
 from pytest_codecbench.torch_codec import split_stage
 
@@ -165,5 +167,9 @@ def test_rounds_stop_once_the_median_is_precise_enough(project):
         "min_rounds": 1,
         "max_time_s": 1.0,
     }
+    assert build([project.path / "o.json"], project.path / "report") == 0
+    rows = csv.DictReader(next((project.path / "report").glob("*/rd.csv")).read_text().splitlines())
+    (rd,) = [row for row in rows if row["codec"] == "steady"]
+    assert 0 < float(rd["encode_ms_ci_pct"]) <= 5  # the spread beside the median, in the report
     bad = project.runpytest("--codec-dir=mine", "--time-precision=2")
     assert "--time-precision '2': expected a fraction between 0 and 1" in bad.stderr.str()

@@ -6,41 +6,90 @@ import shlex
 import sys
 from pathlib import Path
 
-from .files import escape, markdown, write_csv
+from plotly.offline import get_plotlyjs
+
+from .files import escape, fmt, markdown, write_csv
+from .index import write_index
 from .load import Group, ReportError, merge
-from .page import leaderboard
-from .plots import file_stem, rd_plots
-from .tables import AVERAGING, FAILED, bd_rows, failure_rows, image_rows, macs_rows, rd_rows, stage_time_rows
+from .page import FLAG, PLOTLY_FILE, leaderboard
+from .plots import bpp_axis, file_stem, rd_plots
+from .tables import (
+    AVERAGING,
+    FAILED,
+    bd_anchors,
+    bd_rows,
+    complexity_rows,
+    failure_rows,
+    image_rows,
+    macs_rows,
+    rd_rows,
+    stage_time_rows,
+    unmeasured_rows,
+)
 
 __all__ = ["ReportError", "build", "write_group"]
 
 
-def _bd_section(group: Group, folder: Path, anchor: str, method: str, name: str) -> tuple[list[dict], str]:
-    """BD-rate rows against ``anchor``, written to ``name``, and the README section."""
-    try:
-        bd = bd_rows(group, anchor, method)
-        write_csv(folder / name, bd)
-        text = markdown(bd)
-    except ValueError as error:  # the anchor is not in this group
-        bd, text = [], f"No BD-rate: {error}\n"
-        print(f"codecbench report: {group.name}: {error}", file=sys.stderr)
-    return bd, f"## BD-rate against {escape(anchor)} ({method})\n\n{text}\n"
+def pick_anchor(requested: list[str], candidates: list[str], group: str) -> str | None:
+    """The first requested anchor with a lossy curve here, else a sensible one (JPEG, then the
+    codec whose name sorts first), said on stderr; None when no codec can be an anchor."""
+    for anchor in requested:
+        if anchor in candidates:
+            return anchor
+    if not candidates:
+        return None
+    fallback = "jpeg" if "jpeg" in candidates else candidates[0]
+    asked = ", ".join(map(repr, requested))
+    print(f"codecbench report: {group}: anchor {asked} has no lossy curve here; BD-rate against {fallback!r} "
+          f"instead (choose one with --anchor NAME: {', '.join(candidates)})", file=sys.stderr)  # fmt: skip
+    return fallback
 
 
-def write_group(group: Group, folder: Path, anchors: list[str], method: str, log_bpp: bool, command: str) -> None:
-    """The report of one group; BD-rate against each anchor, the first one's in bd-rate.csv and the page."""
+def _bd_markdown(bd: list[dict], group: Group) -> str:
+    """The BD table without its note columns: a flagged value is marked, the marks explained once."""
+    rows, flagged = [], False
+    for row in bd:
+        shown = {}
+        for key, value in row.items():
+            if key.startswith("note_"):
+                continue
+            note = row.get(f"note_{key.removeprefix('bd_rate_')}") if key.startswith("bd_rate_") else None
+            shown[key] = f"{fmt(value)} {FLAG}" if note else value
+            flagged = flagged or bool(note)
+        rows.append(shown)
+    legend = (
+        f"\n{FLAG} flagged: the curves overlap too little (less than 75 % of the union of their ranges); the value "
+        "covers the overlap only. Each reason is in the CSV's note_* columns.\n"
+    )
+    return markdown(rows) + (legend if flagged else "")
+
+
+def write_group(group: Group, folder: Path, anchors: list[str], method: str, axis_choice: str, command: str) -> None:
+    """The report of one group; BD-rate against each anchor asked for (the first in bd-rate.csv),
+    and on the page against every codec that can be one."""
     folder.mkdir(parents=True, exist_ok=True)
-    rd, stage_times = rd_rows(group), stage_time_rows(group)
+    rd, stage_times, counts = rd_rows(group), stage_time_rows(group), macs_rows(group)
+    images, unmeasured = image_rows(group), unmeasured_rows(group)
     write_csv(folder / "rd.csv", rd)
-    write_csv(folder / "per-image.csv", image_rows(group))
+    write_csv(folder / "per-image.csv", images)
     write_csv(folder / "stage-times.csv", stage_times)
-    counts = macs_rows(group)
     if counts:
         write_csv(folder / "macs.csv", counts)
-    bd, bd_text = _bd_section(group, folder, anchors[0], method, "bd-rate.csv")
-    for other in anchors[1:]:
-        bd_text += _bd_section(group, folder, other, method, f"bd-rate-{file_stem(other)}.csv")[1]
-    plots = rd_plots(group, rd, folder, log_bpp) if rd else []
+    candidates = bd_anchors(rd, group)
+    first = pick_anchor(anchors, candidates, group.name)
+    bd_by_anchor = {a: bd_rows(group, a, method) for a in ([first] if first else []) + candidates if a}
+    bd_text = ""
+    for anchor in dict.fromkeys([first, *anchors]):
+        if anchor not in bd_by_anchor:
+            continue
+        name = "bd-rate.csv" if anchor == first else f"bd-rate-{file_stem(anchor)}.csv"
+        write_csv(folder / name, bd_by_anchor[anchor])
+        bd_text += f"## BD-rate against {escape(anchor)} ({method})\n\n{_bd_markdown(bd_by_anchor[anchor], group)}\n"
+    if not first:
+        bd_text = "## BD-rate\n\nNo BD-rate: no lossy codec has two or more RD points here.\n\n"
+    lossy = {c for c, meta in group.codecs.items() if not meta.get("lossless")}
+    axis = bpp_axis(rd, lossy, axis_choice)
+    plots = rd_plots(group, rd, folder, axis)
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     failed = failure_rows(group)
@@ -48,13 +97,17 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, log
         f"# {escape(group.dataset)} ({group.crop}) on {escape(group.machine)}\n\n"
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
         + (f"## Failed items\n\n{FAILED}\n\n{markdown(failed)}\n" if failed else "")
+        + (f"## Codecs without rate–distortion points\n\n{markdown(unmeasured)}\n" if unmeasured else "")
         + f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
         + bd_text
         + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
-        + "".join(f"![{p.stem}]({p.name})\n" for p in plots)
+        + (f"## Plots\n\n{escape(axis['reason'])}\n\n" if plots else "")
+        + "".join(f"![{escape(label)}]({p.name})\n\n*{escape(label)}*\n\n" for label, p in plots)
     )
-    (folder / "index.html").write_text(leaderboard(group, rd, bd, stage_times, counts, anchors[0], plots, command))
+    tables = {"rd": rd, "images": images, "stage_times": stage_times, "counts": counts, "unmeasured": unmeasured,
+              "complexity": complexity_rows(stage_times, counts)}  # fmt: skip
+    (folder / "index.html").write_text(leaderboard(group, tables, bd_by_anchor, first, axis, plots, command))
 
 
 def _counts_section(counts: list[dict]) -> str:
@@ -69,21 +122,25 @@ def _counts_section(counts: list[dict]) -> str:
     )
 
 
-def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", log_bpp: bool = False) -> int:
-    """Write one folder per group under ``out``; returns the exit status."""
+def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", axis: str = "auto") -> int:
+    """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
+    returns the exit status."""
     command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), "--anchor", anchor,
-                          "--bd-method", method] + (["--log-bpp"] if log_bpp else []))  # fmt: skip
+                          "--bd-method", method, "--bpp-axis", axis])  # fmt: skip
     groups, errors = merge(paths)
     for error in errors:
         print(f"codecbench report: {error}", file=sys.stderr)
     if not groups:
         print("codecbench report: no measured items in the given files; nothing written", file=sys.stderr)
         return 2
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PLOTLY_FILE).write_text(get_plotlyjs())  # the pages' only script library, read from disk
     for group in groups:
-        write_group(group, out / group.name, anchor.split(","), method, log_bpp, command)
+        write_group(group, out / group.name, anchor.split(","), method, axis, command)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):
             print(f"codecbench report: {row['failed items']} failed items of {row['codec']} left out "
                   f"(e.g. {row['first reason']})", file=sys.stderr)  # fmt: skip
+    write_index(groups, out, command)
     return 1 if errors else 0

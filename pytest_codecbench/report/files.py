@@ -11,7 +11,7 @@ def fmt(value) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value + 0.0:.6g}"  # + 0.0: -0.0 (the anchor against itself) shows as 0
     return str(value)
 
 

@@ -47,6 +47,7 @@ class Group:
     sources: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
     failed: list[dict] = field(default_factory=list)  # items that failed, left out of every table
+    skipped: list[dict] = field(default_factory=list)  # test, codec, items, reason: items that were not measured
     python: str = ""
 
     @property
@@ -155,6 +156,10 @@ def read_report(path: Path) -> tuple[dict, list[str]]:
     data["benchmarks"] = usable
     failed = data["codecbench"].get("failed") or []
     data["codecbench"]["failed"] = [f for f in failed if isinstance(f, dict) and isinstance(f.get("codec"), str)]
+    skipped = data["codecbench"].get("skipped") or []
+    data["codecbench"]["skipped"] = [
+        s for s in skipped if isinstance(s, dict) and all(isinstance(s.get(k), str) for k in ("codec", "reason"))
+    ]
     return data, errors
 
 
@@ -167,6 +172,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
     """
     groups: dict[tuple, Group] = {}
     errors: list[str] = []
+    skipped: list[tuple[tuple, list[dict]]] = []
     for path in paths:
         try:
             data, item_errors = read_report(path)
@@ -177,7 +183,9 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
         meta = data["codecbench"]
         crop = "x".join(map(str, meta["crop"])) if meta.get("crop") else "full"
         here = machine_label(data["machine_info"].get("cpu", {}), data["machine_info"].get("processor", ""))
-        if not data["benchmarks"]:
+        # skipped items have no machine of their own: they join the file's machine's group
+        skipped.append(((meta["dataset"]["name"], crop, here), meta["skipped"]))
+        if not data["benchmarks"] and not meta["skipped"]:
             warnings.warn(f"{path}: an empty run, no items measured", stacklevel=2)
         replaced = 0
         for bench in data["benchmarks"]:
@@ -199,4 +207,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
         if replaced:
             warnings.warn(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept",
                           stacklevel=2)  # fmt: skip
+    for key, entries in skipped:
+        if key in groups:
+            groups[key].skipped += entries
     return list(groups.values()), errors

@@ -19,30 +19,53 @@ def file_stem(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "_", name).strip("_") or "metric"
 
 
+LOG_SPAN = 10  # the bpp axis turns logarithmic when the lossy points span more than this factor
+
+
+def bpp_axis(rd: list[dict], lossy: set[str], choice: str = "auto") -> dict:
+    """The bpp axis of the RD plots: ``log`` (bool), its ``title``, and the ``reason`` in words.
+    ``auto``: logarithmic when the lossy points span more than LOG_SPAN× (near-lossless modes at
+    8 bpp would squeeze every other curve into the left edge of a linear axis)."""
+    rates = [r["bpp"] for r in rd if r["codec"] in lossy and r["bpp"] > 0]
+    span = max(rates) / min(rates) if rates else 1
+    log = choice == "log" or (choice == "auto" and span > LOG_SPAN)
+    ranges = f"the lossy points span {min(rates):.3g}–{max(rates):.3g} bpp ({span:.0f}×)" if rates else "no points"
+    if choice == "auto":
+        why = f"more than {LOG_SPAN}×" if log else f"at most {LOG_SPAN}×"
+        reason = f"bpp on a {'log' if log else 'linear'} axis: {ranges}, {why} (--bpp-axis to choose)."
+    else:
+        reason = f"bpp on a {choice} axis (--bpp-axis {choice}); {ranges}."
+    return {"log": log, "title": "bits per pixel (bpp)" + (", log scale" if log else ""), "reason": reason}
+
+
 # Names and labels come from JSON files: plain text, never mathtext ("$…$").
 @plt.rc_context({"text.parse_math": False})
-def rd_plots(group: Group, rd: list[dict], folder: Path, log_bpp: bool = False) -> list[Path]:
-    """One figure per metric column; returns the PNG paths (an SVG lies beside each)."""
+def rd_plots(group: Group, rd: list[dict], folder: Path, axis: dict) -> list[tuple[str, Path]]:
+    """One figure per metric column with at least one lossy curve; returns (metric label, PNG path)
+    pairs (an SVG lies beside each PNG)."""
     curves = defaultdict(list)
     for row in rd:
         if not group.codecs.get(row["codec"], {}).get("lossless"):
             curves[row["codec"]].append(row)
     written = []
     for column, meta in group.metrics.items():
-        fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
-        for index, (codec, rows) in enumerate(sorted(curves.items())):
-            points = [r for r in rows if r[column] is not None]
-            if points:
-                style = "-o" if index < 10 else "--s"  # the default cycle has ten colours
-                rate, value = [r["bpp"] for r in points], [r[column] for r in points]
-                ax.plot(rate, value, style, markersize=3.5, linewidth=1.3, label=codec)
-        ax.set_xlabel("bits per pixel (bpp)" + (", log scale" if log_bpp else ""))
-        if log_bpp:
+        drawn = {c: [r for r in rows if r[column] is not None] for c, rows in sorted(curves.items())}
+        drawn = {c: points for c, points in drawn.items() if points}
+        if not drawn:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+        for index, (codec, points) in enumerate(drawn.items()):
+            style = ("-o", "--s", ":D")[min(index // 10, 2)]  # the default cycle has ten colours
+            rate, value = [r["bpp"] for r in points], [r[column] for r in points]
+            ax.plot(rate, value, style, markersize=3.5, linewidth=1.3, label=codec)
+        ax.set_xlabel(axis["title"])
+        if axis["log"]:
             ax.set_xscale("log")
         ax.set_ylabel(meta["label"])
         ax.set_title(f"{group.dataset} ({group.crop}): {meta['label']}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, ncol=2, loc="lower right" if meta.get("higher_is_better", True) else "upper right")
+        # outside the axes: 20 curves would cover the data
+        ax.legend(fontsize=7, ncol=1 if len(drawn) <= 16 else 2, loc="upper left", bbox_to_anchor=(1.01, 1))
         fig.tight_layout()
         path = folder / f"rd-{file_stem(column)}.png"
         fig.savefig(path)
@@ -50,5 +73,5 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, log_bpp: bool = False) 
         with plt.rc_context({"svg.hashsalt": "codecbench"}):
             fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
         plt.close(fig)
-        written.append(path)
+        written.append((meta["label"], path))
     return written

@@ -15,7 +15,9 @@ MIN_OVERLAP = 0.75
 AVERAGING = (
     "Each point averages the images of the dataset: bpp and every metric are arithmetic means over images "
     "(PSNR is averaged in dB per image, the usual convention, not computed from the mean MSE); "
-    "times are medians over images of each item's median wall time; MP/s = megapixels / that time."
+    "times are medians over images of each item's median wall time; MP/s = megapixels / that time; "
+    "±% is the median over images of the half-width of each item's 95 % confidence interval of its median, "
+    "in % of it (none: too few rounds for one)."
 )
 
 
@@ -36,6 +38,21 @@ def failure_rows(group: Group) -> list[dict]:
     ]
 
 
+def unmeasured_rows(group: Group) -> list[dict]:
+    """The codecs of the sweep without a single rate–distortion point, and why (the skip reasons
+    the JSON gives; older files give none)."""
+    measured = {item.codec for item in group.items.values()}
+    reasons = defaultdict(list)
+    for skip in group.skipped:
+        if skip.get("test") in (None, "test_rd") and skip["reason"] not in reasons[skip["codec"]]:
+            reasons[skip["codec"]].append(skip["reason"])
+    return [
+        {"codec": codec, "reason": "; ".join(reasons[codec]) or "no item measured (the JSON gives no reason)"}
+        for codec in sorted(group.codecs)
+        if codec not in measured
+    ]
+
+
 def _mean(values: list) -> float | None:
     """Mean of the values; None if any is null (an infinite metric, e.g. PSNR of an exact copy)."""
     return None if any(v is None for v in values) else statistics.fmean(values)
@@ -44,6 +61,20 @@ def _mean(values: list) -> float | None:
 def _stage_ms(item: Item, stage: str) -> float | None:
     timing = item.record["timing"].get(stage)
     return timing["wall_median_s"] * 1e3 if timing else None
+
+
+def _interval_pct(item: Item, stage: str) -> float | None:
+    """The half-width of the 95 % confidence interval of an item's median stage time, in % of it."""
+    timing = item.record["timing"].get(stage) or {}
+    interval, median = timing.get("wall_median_ci_s"), timing.get("wall_median_s")
+    if not interval or not median:
+        return None
+    return 100 * max(interval[1] - median, median - interval[0]) / median
+
+
+def _median_or_none(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
 
 
 def _mps(item: Item, stage: str) -> float:
@@ -71,6 +102,7 @@ def rd_rows(group: Group) -> list[dict]:
             row[column] = _mean([i.record["metrics"].get(column) for i in items])
         for stage in ("encode", "decode"):
             row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items)
+            row[f"{stage}_ms_ci_pct"] = _median_or_none(_interval_pct(i, stage) for i in items)
             row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
         rows.append(row)
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
@@ -83,7 +115,9 @@ def image_rows(group: Group) -> list[dict]:
         row = {"codec": item.codec, "quality": str(item.quality), "image": item.image, "bytes": item.record["bytes"]}
         row["bpp"] = item.record["bpp"]
         row.update({column: item.record["metrics"].get(column) for column in group.metrics})
-        row.update({f"{s}_ms": _stage_ms(item, s) for s in ("encode", "decode")})
+        for stage in ("encode", "decode"):
+            row[f"{stage}_ms"] = _stage_ms(item, stage)
+            row[f"{stage}_ms_ci_pct"] = _interval_pct(item, stage)
         rows.append(row)
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"], r["image"]))
 
@@ -137,11 +171,50 @@ def macs_rows(group: Group) -> list[dict]:
     return sorted(rows, key=lambda r: (r["codec"], _number(r["quality"])))
 
 
+def complexity_rows(stage_times: list[dict], counts: list[dict]) -> list[dict]:
+    """Per codec: encode/decode time and speed, peak memory, and (counted codecs) MACs per pixel
+    and parameters, the median over qualities; codecs with counts but no timed item too."""
+    rows = {}
+    for row in stage_times:
+        rows[row["codec"]] = {
+            "codec": row["codec"],
+            **{
+                k: row.get(k)
+                for k in (
+                    "encode_ms",
+                    "decode_ms",
+                    "encode_mps",
+                    "decode_mps",
+                    "peak_rss_above_start_mb",
+                    "peak_cuda_max_allocated_mb",
+                )
+            },
+        }
+    by_codec = defaultdict(list)
+    for row in counts:
+        by_codec[row["codec"]].append(row)
+    for codec, points in by_codec.items():
+        row = rows.setdefault(codec, {"codec": codec})
+        for key in ("encoder_kmacs_per_pixel", "decoder_kmacs_per_pixel"):
+            row[key] = statistics.median(p[key] for p in points)
+        row["params"] = statistics.median_low(p["encoder_params"] + p["decoder_params"] for p in points)
+    return [{k: v for k, v in row.items() if v is not None} for _, row in sorted(rows.items())]
+
+
 def _number(quality: str):
     try:
         return float(quality)
     except ValueError:
         return quality
+
+
+def bd_anchors(rd: list[dict], group: Group) -> list[str]:
+    """Codecs that can be a BD-rate anchor: lossy, with two or more RD points."""
+    points = defaultdict(int)
+    for row in rd:
+        if not group.codecs.get(row["codec"], {}).get("lossless"):
+            points[row["codec"]] += 1
+    return sorted(codec for codec, count in points.items() if count >= 2)
 
 
 def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
@@ -165,6 +238,8 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
         for column in columns:
             rate, delta, note = _bd(curves[anchor], curves[codec], column, group.metrics[column], method)
             row[f"bd_rate_{column}"], row[f"bd_{column}"], row[f"note_{column}"] = rate, delta, note
+            if codec == anchor:  # exactly 0 against itself, not the interpolation's ±1e-15
+                row[f"bd_rate_{column}"], row[f"bd_{column}"] = (0.0, 0.0) if rate is not None else (None, None)
         valid = [row[f"bd_rate_{c}"] for c in columns if row[f"bd_rate_{c}"] is not None]
         row["bd_rate_mean"] = statistics.fmean(valid) if len(valid) == len(columns) else None
         rows.append(row)

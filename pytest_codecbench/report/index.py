@@ -1,0 +1,68 @@
+"""The index of a report over several groups (machines, datasets, crops): links to each
+group's leaderboard, and each dataset's codec speeds with the machines side by side."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from html import escape
+from pathlib import Path
+
+from .files import markdown
+from .load import Group
+from .page import SORT_SCRIPT, STYLE, _table
+from .tables import stage_time_rows
+
+
+def _speed_rows(groups: list[Group]) -> list[dict]:
+    """One row per codec: encode and decode MP/s (median over its items) on each machine."""
+    rows = defaultdict(dict)
+    for group in groups:
+        for row in stage_time_rows(group):
+            for stage in ("encode", "decode"):
+                rows[row["codec"]][f"{stage} MP/s, {group.machine}"] = row[f"{stage}_mps"]
+    return [{"codec": codec, **speeds} for codec, speeds in sorted(rows.items())]
+
+
+def write_index(groups: list[Group], out: Path, command: str) -> None:
+    listing = [
+        {"dataset": g.dataset, "crop": g.crop, "machine": g.machine, "items": len(g.items),
+         "codecs": len({i.codec for i in g.items.values()}), "report": g.name}
+        for g in sorted(groups, key=lambda g: (g.dataset, g.crop, g.machine))
+    ]  # fmt: skip
+    by_dataset = defaultdict(list)
+    for group in groups:
+        by_dataset[group.dataset, group.crop].append(group)
+    speeds = {key: _speed_rows(alike) for key, alike in sorted(by_dataset.items())}
+    note = (
+        "Speed: megapixels per second, the median over a codec's items, measured on each machine with its own "
+        "settings (see each report's sweep commands); compare machines, not codecs across datasets."
+    )
+    md = f"# codecbench results\n\nMade by `{command}`.\n\n" + markdown(
+        [{**row, "report": f"[{row['report']}]({row['report']}/README.md)"} for row in listing]
+    )
+    for (dataset, crop), rows in speeds.items():
+        md += f"\n## Speed on {dataset} ({crop})\n\n{note}\n\n{markdown(rows)}"
+    (out / "index.md").write_text(md)
+    links = "".join(
+        f"<tr><td class=text>{escape(r['dataset'])}</td><td class=text>{escape(r['crop'])}</td>"
+        f"<td class=text>{escape(r['machine'])}</td><td>{r['items']}</td><td>{r['codecs']}</td>"
+        f'<td class=text><a href="{escape(r["report"])}/index.html">leaderboard</a> · '
+        f'<a href="{escape(r["report"])}/README.md">tables</a></td></tr>'
+        for r in listing
+    )
+    sections = "".join(
+        f"<h2>Speed on {escape(dataset)} ({escape(crop)})</h2><div class=scroll>{_table(rows, 'speed')}</div>"
+        for (dataset, crop), rows in speeds.items()
+    )
+    (out / "index.html").write_text(f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>codecbench results</title><style>{STYLE}</style></head>
+<body>
+<h1>codecbench results</h1>
+<p>Made by <code>{escape(command)}</code>. One leaderboard per dataset, crop and machine.</p>
+<table id="reports"><thead><tr><th>dataset</th><th>crop</th><th>machine</th><th>items</th><th>codecs</th>
+<th>report</th></tr></thead><tbody>{links}</tbody></table>
+<p class="note">{escape(note)}</p>
+{sections}
+<script>{SORT_SCRIPT}</script>
+</body></html>
+""")
