@@ -20,6 +20,7 @@ for crop in 512 none; do
     pytest "${args[@]}" --crop=$crop "${anchors[@]}" --benchmark-json="results/kodak-anchors-$size.json" || true
     gzip -f "results/kodak-$size.json" "results/kodak-anchors-$size.json"
 done
-rm -f results/kodak-anchors-update-*.json.gz  # measured apart (see results/README.md), now part of the anchor sweeps
+# measured apart (see results/README.md); the sweeps above include them now
+rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz
 codecbench report results/kodak-*.json.gz -o results --anchor jpeg,vvc
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md

@@ -54,7 +54,7 @@ CODECS = [
 ]
 """
 TIME_COLUMNS = ("_ms", "_mps", "_ci_pct")
-MEASURED = ("timing", "peak_memory")
+MEASURED = ("timing", "peak_memory", "cpu_s")
 
 
 @pytest.fixture

@@ -54,6 +54,7 @@ def _bd_markdown(bd: list[dict], group: Group) -> str:
             if key.startswith("note_"):
                 continue
             note = row.get(f"note_{key.removeprefix('bd_rate_')}") if key.startswith("bd_rate_") else None
+            note = note if value is not None else None  # no value: the CSV's note says why
             shown[key] = f"{fmt(value)} {FLAG}" if note else value
             flagged = flagged or bool(note)
         rows.append(shown)

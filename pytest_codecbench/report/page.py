@@ -98,11 +98,13 @@ label { margin-right: 1.5em; }
 
 
 def _cell(value, text: bool = False, flag: str = "", wrap: bool = False) -> str:
-    """A cell that shows 4 significant digits and sorts by the full value; a flagged one says why on hover."""
+    """A cell that shows 4 significant digits and sorts by the full value. ``flag``: why the
+    value is doubtful (marked, shown on hover), or why there is none (on hover only)."""
     shown = escape(f"{value + 0.0:.4g}" if isinstance(value, float) else fmt(value))
-    classes = " ".join(c for c, on in (("text", text), ("wrap", wrap), ("flag", bool(flag))) if on)
+    marked = bool(flag) and value is not None
+    classes = " ".join(c for c, on in (("text", text), ("wrap", wrap), ("flag", marked)) if on)
     attributes = (f' class="{classes}"' if classes else "") + (f' title="{escape(flag)}"' if flag else "")
-    return f'<td data-v="{escape(fmt(value))}"{attributes}>{shown}{f" {FLAG}" if flag else ""}</td>'
+    return f'<td data-v="{escape(fmt(value))}"{attributes}>{shown}{f" {FLAG}" if marked else ""}</td>'
 
 
 def _table(rows: list[dict], table_id: str = "", wrap: tuple[str, ...] = ()) -> str:
@@ -123,9 +125,10 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
     bd_by_codec = {row["codec"]: row for row in bd}
     speed = {row["codec"]: row for row in stage_times}
     bd_columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    bd_columns = [c for c in bd_columns if any(row.get(f"bd_rate_{c}") is not None for row in bd)]
     headers = [("codec", ""), ("kind", ""), ("points", "RD points"), ("bpp range", "")]
     headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in bd_columns]
-    headers += [("mean BD-rate (%)", "mean over the metrics"), ("encode MP/s", ""), ("decode MP/s", "")]
+    headers += [("mean BD-rate (%)", "mean over the metrics the anchor has"), ("encode MP/s", ""), ("decode MP/s", "")]
     headers += [("description", "")]
     body = []
     for codec, meta in sorted(group.codecs.items()):
@@ -137,7 +140,7 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
         row = bd_by_codec.get(codec, {})
         cells += [_cell(row.get(f"bd_rate_{c}"), flag=row.get(f"note_{c}") or "") for c in bd_columns]
         cells += [_cell(row.get("bd_rate_mean")), _cell(speed[codec]["encode_mps"]), _cell(speed[codec]["decode_mps"])]
-        cells.append(_cell(meta.get("description", ""), True, wrap=True))
+        cells.append(_cell(meta.get("description", ""), True))
         body.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f'<th title="{escape(tip)}">{escape(h)}</th>' for h, tip in headers)
     return (
@@ -184,7 +187,12 @@ def leaderboard(
     anchor_choice = f'<label>BD-rate against <select id="anchor">{choices}</select></label>'
     if not bd_by_anchor:
         anchor_choice = "<p class=note>No BD-rate: no lossy codec has two or more RD points here.</p>"
-    flagged = any(row.get(f"note_{c}") for bd in bd_by_anchor.values() for row in bd for c in group.metrics)
+    flagged = any(
+        row.get(f"note_{c}") and row.get(f"bd_rate_{c}") is not None
+        for bd in bd_by_anchor.values()
+        for row in bd
+        for c in group.metrics
+    )
     flag_legend = f"{FLAG} flagged: the curves overlap too little (hover the cell for how much); the value covers "
     flag_legend = flag_legend + "the overlap only." if flagged else ""
     metric_choice = _options([(c, meta["label"]) for c, meta in group.metrics.items()])

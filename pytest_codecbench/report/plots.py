@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from .load import Group  # noqa: E402
 
@@ -61,6 +62,8 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, axis: dict) -> list[tup
         ax.set_xlabel(axis["title"])
         if axis["log"]:
             ax.set_xscale("log")
+            # plain tick labels: the default ones are mathtext, which is off here
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.set_ylabel(meta["label"])
         ax.set_title(f"{group.dataset} ({group.crop}): {meta['label']}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)

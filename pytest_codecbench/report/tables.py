@@ -232,6 +232,8 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
     if anchor not in curves:
         raise ValueError(f"anchor codec {anchor!r} has no lossy points here; codecs: {', '.join(sorted(curves))}")
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    # the mean is over the metrics the anchor has a curve of (e.g. not PSNR-YCbCr, opt-in, for JPEG)
+    averaged = [c for c in columns if sum(r[c] is not None for r in curves[anchor]) >= 2]
     rows = []
     for codec in sorted(curves):
         row = {"codec": codec, "points": len(curves[codec])}
@@ -240,8 +242,8 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
             row[f"bd_rate_{column}"], row[f"bd_{column}"], row[f"note_{column}"] = rate, delta, note
             if codec == anchor:  # exactly 0 against itself, not the interpolation's ±1e-15
                 row[f"bd_rate_{column}"], row[f"bd_{column}"] = (0.0, 0.0) if rate is not None else (None, None)
-        valid = [row[f"bd_rate_{c}"] for c in columns if row[f"bd_rate_{c}"] is not None]
-        row["bd_rate_mean"] = statistics.fmean(valid) if len(valid) == len(columns) else None
+        valid = [row[f"bd_rate_{c}"] for c in averaged if row[f"bd_rate_{c}"] is not None]
+        row["bd_rate_mean"] = statistics.fmean(valid) if valid and len(valid) == len(averaged) else None
         rows.append(row)
     return rows
 
