@@ -61,6 +61,7 @@ class Codec:
     complexity: Callable[[Quality, int, int], dict] | None = None
     estimate: Callable[[np.ndarray, Quality], dict[str, float]] | None = None
     family: str = ""  # a pytest mark, e.g. "pillow"
+    baseline: str = ""  # a transform × coder codec's reference: its transform with the default coder
     description: str = ""
     source: str = field(default="", compare=False)  # where it was registered
 
@@ -128,7 +129,8 @@ def _codecs_of(obj, source: str) -> list[Codec]:
     return codecs
 
 
-def _import_adapter(path: Path) -> ModuleType:
+def import_adapter(path: Path) -> ModuleType:
+    """A Python file loaded by path (adapters, and the transform and coder files of codecs/matrix.py)."""
     # codecs/ cannot be a package named "codecs" (a stdlib module), so its files are
     # loaded by path, as pytest loads conftest.py, under a name unique to the path.
     name = f"codecbench_adapters.{path.stem}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
@@ -165,7 +167,7 @@ def load_codecs(adapter_dirs: Iterable[Path], unavailable: dict[str, str] | None
             raise CodecError(f"codec adapter folder {folder} does not exist")
         for path in sorted(folder.glob("*.py")):
             if not path.name.startswith("_"):
-                add(str(path), lambda path=path: _import_adapter(path))
+                add(str(path), lambda path=path: import_adapter(path))
     for point in entry_points(group=ENTRY_POINT_GROUP):
         add(f"entry point {point.name} ({point.value})", lambda point=point: _load_entry_point(point))
 

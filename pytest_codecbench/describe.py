@@ -34,6 +34,7 @@ def describe(sweep: Sweep) -> dict:
                 "qualities": list(sweep.qualities[codec.name]),
                 "source": codec.source,
                 "versions": sweep.versions(codec),
+                **({"baseline": codec.baseline} if codec.baseline else {}),
             }
             for codec in sweep.selected
         },

@@ -157,7 +157,7 @@ def test_the_readme_adapter_example_works(project):
     (project.path / "mine").mkdir()
     (project.path / "mine" / "lzma_raw.py").write_text(example)
     result = project.runpytest(
-        "--codec-dir", "mine", "-k", "lzma", "--benchmark-json", "out.json", "-p", "no:cacheprovider"
+        "--codec-dir", "mine", "--codecs", "lzma", "--benchmark-json", "out.json", "-p", "no:cacheprovider"
     )
     result.assert_outcomes(passed=6)
     record = json.loads((project.path / "out.json").read_text())["benchmarks"][0]["extra_info"]

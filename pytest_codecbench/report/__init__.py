@@ -16,12 +16,14 @@ from .plots import bpp_axis, file_stem, rd_plots
 from .tables import (
     AVERAGING,
     FAILED,
+    MATRIX,
     bd_anchors,
     bd_rows,
     complexity_rows,
     failure_rows,
     image_rows,
     macs_rows,
+    matrix_rows,
     rd_rows,
     stage_time_rows,
     unmeasured_rows,
@@ -76,6 +78,9 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
     write_csv(folder / "stage-times.csv", stage_times)
     if counts:
         write_csv(folder / "macs.csv", counts)
+    matrix = matrix_rows(group, method)
+    if matrix:
+        write_csv(folder / "matrix.csv", matrix)
     candidates = bd_anchors(rd, group)
     first = pick_anchor(anchors, candidates, group.name)
     bd_by_anchor = {a: bd_rows(group, a, method) for a in ([first] if first else []) + candidates if a}
@@ -103,11 +108,12 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         + bd_text
         + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
+        + (f"## Transforms × entropy coders\n\n{MATRIX}\n\n{markdown(matrix)}\n" if matrix else "")
         + (f"## Plots\n\n{escape(axis['reason'])}\n\n" if plots else "")
         + "".join(f"![{escape(label)}]({p.name})\n\n*{escape(label)}*\n\n" for label, p in plots)
     )
     tables = {"rd": rd, "images": images, "stage_times": stage_times, "counts": counts, "unmeasured": unmeasured,
-              "complexity": complexity_rows(stage_times, counts)}  # fmt: skip
+              "complexity": complexity_rows(stage_times, counts), "matrix": matrix}  # fmt: skip
     (folder / "index.html").write_text(leaderboard(group, tables, bd_by_anchor, first, axis, plots, command))
 
 

@@ -14,7 +14,7 @@ from html import escape
 
 from .files import fmt
 from .load import Group
-from .tables import FAILED, failure_rows
+from .tables import FAILED, MATRIX, failure_rows
 
 PLOTLY_FILE = "plotly.min.js"
 FLAG = "†"
@@ -202,12 +202,15 @@ def leaderboard(
         "unmeasured": "<h2>Codecs without rate–distortion points</h2>" + _table(unmeasured, "unmeasured", ("reason",)),
         "failed": f"<h2>Failed items</h2><p class=note>{escape(FAILED)}</p>"
         + _table(failed, "failed", ("first reason",)),
+        "matrix": f"<h2>Transforms × entropy coders</h2><p class=note>{escape(MATRIX)}</p><div class=scroll>"
+        + _table(tables["matrix"], "matrix")
+        + "</div>",
         "counts": "<details><summary>MACs and parameters per quality (fvcore)</summary><div class=scroll>"
         + _table(counts, "macs", ("not_counted",))
         + "</div></details>",
     }
-    shown = {name: html if {"unmeasured": unmeasured, "failed": failed, "counts": counts}[name] else ""
-             for name, html in sections.items()}  # fmt: skip
+    present = {"unmeasured": unmeasured, "failed": failed, "counts": counts, "matrix": tables["matrix"]}
+    shown = {name: html if present[name] else "" for name, html in sections.items()}
     versions = "".join(
         f"<tr><td class=text>{escape(codec)}</td><td class='text wrap'>"
         f"{escape(', '.join(f'{k} {v}' for k, v in meta.get('versions', {}).items()))}</td></tr>"
@@ -246,6 +249,7 @@ memory of an item, and for learned codecs fvcore's multiply-accumulates per pixe
 qualities; per quality below).</p>
 <div class="scroll">{_table(tables["complexity"], "complexity")}</div>
 {shown["counts"]}
+{shown["matrix"]}
 <h2>Library versions</h2>
 <table><thead><tr><th>codec</th><th>versions</th></tr></thead><tbody>{versions}</tbody></table>
 <script>{SORT_SCRIPT}{PAGE_SCRIPT}</script>

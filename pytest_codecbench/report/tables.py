@@ -27,6 +27,15 @@ FAILED = (
 )
 
 
+MATRIX = (
+    "Each transform with each entropy coder (codecs/matrix.py): mean bpp; overhead_pct, the coder's bytes against "
+    "the symbols' ideal information content (Σ −log2 p under a static model per plane, no table), median over "
+    "items; the coder's own encode and decode time (ms) and millions of symbols per second, apart from the "
+    "transform's time (analysis + synthesis, ms); and BD-rate (%) per metric against the baseline, the "
+    "transform with its default coder."
+)
+
+
 def failure_rows(group: Group) -> list[dict]:
     """Per codec: how many items failed, and the first one's reason."""
     by_codec = defaultdict(list)
@@ -199,6 +208,44 @@ def complexity_rows(stage_times: list[dict], counts: list[dict]) -> list[dict]:
             row[key] = statistics.median(p[key] for p in points)
         row["params"] = statistics.median_low(p["encoder_params"] + p["decoder_params"] for p in points)
     return [{k: v for k, v in row.items() if v is not None} for _, row in sorted(rows.items())]
+
+
+def matrix_rows(group: Group, method: str = "pchip") -> list[dict]:
+    """Per transform × coder codec (its items carry a symbol count): bpp, the coder's overhead
+    against the symbols' ideal information content, the coder's times and symbols per second
+    apart from the transform's, and BD-rate per metric against its baseline (the transform
+    with its default coder)."""
+    curves = defaultdict(list)
+    for row in rd_rows(group):
+        curves[row["codec"]].append(row)
+    by_codec = defaultdict(list)
+    for item in group.items.values():
+        if "symbols" in (item.record.get("estimates") or {}):
+            by_codec[item.codec].append(item)
+    columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    rows = []
+    for codec, items in sorted(by_codec.items()):
+        transform, _, coder = codec.partition("+")
+        baseline = group.codecs.get(codec, {}).get("baseline", "")
+        overhead = _median_or_none(i.record["estimates"].get("coder_overhead_pct") for i in items)
+        row = {"transform": transform, "coder": coder, "baseline": baseline, "items": len(items),
+               "bpp": _mean([i.record["bpp"] for i in items]), "overhead_pct": overhead}  # fmt: skip
+        for stage, side in (("encode/entropy-coding", "encode"), ("decode/entropy-decoding", "decode")):
+            times = [(i, _stage_ms(i, stage)) for i in items if _stage_ms(i, stage)]
+            row[f"coder_{side}_ms"] = _median_or_none(ms for _, ms in times)
+            row[f"coder_{side}_msymbols_s"] = _median_or_none(i.record["estimates"]["symbols"] / ms / 1e3
+                                                              for i, ms in times)  # fmt: skip
+        row["transform_ms"] = _median_or_none(
+            (_stage_ms(i, "encode/analysis") or 0) + (_stage_ms(i, "decode/synthesis") or 0) for i in items
+        )
+        for column in columns:
+            rate = None
+            if baseline in curves and codec in curves:
+                rate = 0.0 if codec == baseline else _bd(curves[baseline], curves[codec], column,
+                                                         group.metrics[column], method)[0]  # fmt: skip
+            row[f"bd_rate_{column}"] = rate
+        rows.append(row)
+    return rows
 
 
 def _number(quality: str):
