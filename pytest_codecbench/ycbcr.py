@@ -20,21 +20,24 @@ import numpy as np
 
 KR, KB = 0.2126, 0.0722
 KG = 1 - KR - KB
+BT601 = (0.299, 0.114)  # Kr, Kb of BT.601, which JFIF (JPEG) uses at full range
 
 
-def from_rgb(rgb: np.ndarray) -> np.ndarray:
-    """H×W×3 uint8 RGB -> H×W×3 float64 Y'CbCr in [0, 1] (Cb, Cr centred on ½)."""
+def from_rgb(rgb: np.ndarray, k: tuple[float, float] = (KR, KB)) -> np.ndarray:
+    """H×W×3 uint8 RGB -> H×W×3 float64 Y'CbCr in [0, 1] (Cb, Cr centred on ½); ``k``: Kr, Kb."""
+    kr, kb = k
     r, g, b = np.moveaxis(rgb.astype(np.float64) / 255.0, 2, 0)
-    y = KR * r + KG * g + KB * b
-    return np.stack([y, (b - y) / (2 * (1 - KB)) + 0.5, (r - y) / (2 * (1 - KR)) + 0.5], axis=2)
+    y = kr * r + (1 - kr - kb) * g + kb * b
+    return np.stack([y, (b - y) / (2 * (1 - kb)) + 0.5, (r - y) / (2 * (1 - kr)) + 0.5], axis=2)
 
 
-def to_rgb(ycbcr: np.ndarray) -> np.ndarray:
-    """H×W×3 float Y'CbCr in [0, 1] -> H×W×3 uint8 RGB, rounded and clipped."""
+def to_rgb(ycbcr: np.ndarray, k: tuple[float, float] = (KR, KB)) -> np.ndarray:
+    """H×W×3 float Y'CbCr in [0, 1] -> H×W×3 uint8 RGB, rounded and clipped; ``k``: Kr, Kb."""
+    kr, kb = k
     y, cb, cr = np.moveaxis(ycbcr, 2, 0)
-    r = y + 2 * (1 - KR) * (cr - 0.5)
-    b = y + 2 * (1 - KB) * (cb - 0.5)
-    g = (y - KR * r - KB * b) / KG
+    r = y + 2 * (1 - kr) * (cr - 0.5)
+    b = y + 2 * (1 - kb) * (cb - 0.5)
+    g = (y - kr * r - kb * b) / (1 - kr - kb)
     return np.clip(np.round(np.stack([r, g, b], axis=2) * 255.0), 0, 255).astype(np.uint8)
 
 

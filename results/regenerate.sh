@@ -21,6 +21,6 @@ for crop in 512 none; do
     gzip -f "results/kodak-$size.json" "results/kodak-anchors-$size.json"
 done
 # measured apart (see results/README.md); the sweeps above include them now
-rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz
+rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz
 codecbench report results/kodak-*.json.gz -o results --anchor jpeg,vvc
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md

@@ -1,5 +1,6 @@
-"""An 8×8 DCT with JPEG's quantisation, weight-free: RGB → Y'CbCr (JFIF: BT.601, full range),
-4:4:4, the image edge-padded to multiples of 8, level-shifted by 128, an orthonormal 2-D DCT-II
+"""An 8×8 DCT with JPEG's quantisation, weight-free: RGB → Y'CbCr (JFIF: BT.601, full range,
+ycbcr.py), 4:4:4, the image edge-padded to multiples of 8, Y' level-shifted by 128 and Cb, Cr
+centred on 0, an orthonormal 2-D DCT-II
 per block (scipy.fft; for 8×8 this is JPEG's DCT), divided by JPEG's Annex K tables (luma for
 Y', chroma for Cb and Cr) scaled by libjpeg's quality rule, rounded. Symbols: one plane per
 component and frequency (3 × 64 planes of blocks-high × blocks-wide), so channel-wise coders
@@ -9,6 +10,7 @@ import struct
 
 import numpy as np
 
+from pytest_codecbench import ycbcr
 from pytest_codecbench.transform_coding import Transform
 
 HEADER = struct.Struct(">HHB")
@@ -18,10 +20,7 @@ LUMA = [16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 
         49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99]  # fmt: skip
 CHROMA = [17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
           47, 66, 99, 99, 99, 99, 99, 99] + [99] * 32  # fmt: skip
-# JFIF's RGB -> Y'CbCr (offsets of 128 on Cb and Cr) and its inverse
-TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-FROM_YCBCR = np.linalg.inv(TO_YCBCR)
-OFFSET = np.array([0.0, 128.0, 128.0])
+CENTRE = np.array([128, 127.5, 127.5])  # JPEG's level shift of Y'; Cb and Cr centred on 0
 
 
 def tables(quality: int) -> np.ndarray:
@@ -40,8 +39,8 @@ def analysis(image: np.ndarray, quality: int) -> tuple[bytes, list[np.ndarray]]:
 
     height, width = image.shape[:2]
     rows, cols = _blocks(height, width)
-    padded = np.pad(image.astype(np.float64), ((0, 8 * rows - height), (0, 8 * cols - width), (0, 0)), mode="edge")
-    components = padded @ TO_YCBCR.T + OFFSET - 128  # level shift
+    padded = np.pad(image, ((0, 8 * rows - height), (0, 8 * cols - width), (0, 0)), mode="edge")
+    components = 255 * ycbcr.from_rgb(padded, ycbcr.BT601) - CENTRE
     blocks = components.transpose(2, 0, 1).reshape(3, rows, 8, cols, 8).transpose(0, 1, 3, 2, 4)
     coefficients = dctn(blocks, axes=(3, 4), norm="ortho") / tables(quality)[:, None, None]
     symbols = np.rint(coefficients).astype(np.int32).transpose(0, 3, 4, 1, 2).reshape(3 * 64, rows, cols)
@@ -60,9 +59,8 @@ def synthesis(header: bytes, planes: list[np.ndarray]) -> np.ndarray:
     rows, cols = _blocks(height, width)
     symbols = np.stack(planes).reshape(3, 8, 8, rows, cols).transpose(0, 3, 4, 1, 2)
     blocks = idctn(symbols * tables(quality)[:, None, None], axes=(3, 4), norm="ortho")
-    components = blocks.transpose(0, 1, 3, 2, 4).reshape(3, 8 * rows, 8 * cols).transpose(1, 2, 0) + 128
-    rgb = (components - OFFSET) @ FROM_YCBCR.T
-    return np.clip(np.rint(rgb[:height, :width]), 0, 255).astype(np.uint8)
+    components = blocks.transpose(0, 1, 3, 2, 4).reshape(3, 8 * rows, 8 * cols).transpose(1, 2, 0)
+    return ycbcr.to_rgb((components[:height, :width] + CENTRE) / 255, ycbcr.BT601)
 
 
 TRANSFORMS = [

@@ -1,4 +1,4 @@
-"""A CDF 9/7 wavelet, weight-free: RGB → Y'CbCr (JFIF), a 2-D discrete wavelet transform with
+"""A CDF 9/7 wavelet, weight-free: RGB → Y'CbCr (JFIF, ycbcr.py), a 2-D discrete wavelet transform with
 PyWavelets' 'bior4.4' (the CDF 9/7 pair of JPEG 2000's irreversible path), periodic extension,
 up to 5 levels, and a dead-zone scalar quantiser, q = sign(c)·floor(|c| / Δ), reconstructed at
 sign(q)·(|q| + 0.5)·Δ, with one step Δ = 2^((100 − quality) / 12) for every sub-band.
@@ -10,13 +10,12 @@ from functools import cache
 
 import numpy as np
 
+from pytest_codecbench import ycbcr
 from pytest_codecbench.transform_coding import Transform
 
 HEADER = struct.Struct(">HHB")
 WAVELET, MODE, MAX_LEVELS = "bior4.4", "periodization", 5
-TO_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
-FROM_YCBCR = np.linalg.inv(TO_YCBCR)
-OFFSET = np.array([0.0, 128.0, 128.0])
+CENTRE = np.array([128, 127.5, 127.5])  # Y' shifted by 128; Cb and Cr centred on 0
 
 
 def step(quality: int) -> float:
@@ -44,7 +43,7 @@ def analysis(image: np.ndarray, quality: int) -> tuple[bytes, list[np.ndarray]]:
 
     height, width = image.shape[:2]
     levels, _ = _layout(height, width)
-    components = image.astype(np.float64) @ TO_YCBCR.T + OFFSET - 128
+    components = 255 * ycbcr.from_rgb(image, ycbcr.BT601) - CENTRE
     delta, planes = step(quality), []
     for component in components.transpose(2, 0, 1):
         coefficients = pywt.wavedec2(component, WAVELET, mode=MODE, level=levels)
@@ -70,8 +69,7 @@ def synthesis(header: bytes, planes: list[np.ndarray]) -> np.ndarray:
         ]
         coefficients = [bands[0]] + [tuple(bands[1 + 3 * i : 4 + 3 * i]) for i in range(levels)]
         components.append(pywt.waverec2(coefficients, WAVELET, mode=MODE)[:height, :width])
-    rgb = (np.stack(components, axis=2) + 128 - OFFSET) @ FROM_YCBCR.T
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
+    return ycbcr.to_rgb((np.stack(components, axis=2) + CENTRE) / 255, ycbcr.BT601)
 
 
 TRANSFORMS = [
