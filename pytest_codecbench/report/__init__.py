@@ -47,7 +47,7 @@ def pick_anchor(requested: list[str], candidates: list[str], group: str) -> str 
     return fallback
 
 
-def _bd_markdown(bd: list[dict], group: Group) -> str:
+def _bd_markdown(bd: list[dict]) -> str:
     """The BD table without its note columns: a flagged value is marked, the marks explained once."""
     rows, flagged = [], False
     for row in bd:
@@ -90,7 +90,7 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
             continue
         name = "bd-rate.csv" if anchor == first else f"bd-rate-{file_stem(anchor)}.csv"
         write_csv(folder / name, bd_by_anchor[anchor])
-        bd_text += f"## BD-rate against {escape(anchor)} ({method})\n\n{_bd_markdown(bd_by_anchor[anchor], group)}\n"
+        bd_text += f"## BD-rate against {escape(anchor)} ({method})\n\n{_bd_markdown(bd_by_anchor[anchor])}\n"
     if not first:
         bd_text = "## BD-rate\n\nNo BD-rate: no lossy codec has two or more RD points here.\n\n"
     lossy = {c for c, meta in group.codecs.items() if not meta.get("lossless")}
