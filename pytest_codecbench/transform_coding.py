@@ -18,7 +18,6 @@ table would spend).
 
 from __future__ import annotations
 
-import math
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -90,7 +89,7 @@ def combine(transform: Transform, coder: EntropyCoder) -> Codec:
         with stage("synthesis"):
             return transform.synthesis(header, planes)
 
-    def estimate(image: np.ndarray, quality: Quality) -> dict[str, float]:
+    def estimate(image: np.ndarray, quality: Quality) -> dict[str, float | None]:
         header, planes = transform.analysis(image, quality)
         payload = coder.encode(planes)
         decoded = coder.decode(payload, transform.shapes(header))
@@ -104,7 +103,8 @@ def combine(transform: Transform, coder: EntropyCoder) -> Codec:
         return {
             "symbols": symbols,
             "ideal_bpp": ideal / (image.shape[0] * image.shape[1]),
-            "coder_overhead_pct": 100 * (8 * len(payload) - ideal) / ideal if ideal > 0 else math.nan,
+            # none for symbols that carry no information (every plane a single value)
+            "coder_overhead_pct": 100 * (8 * len(payload) - ideal) / ideal if ideal > 0 else None,
         }
 
     return Codec(
