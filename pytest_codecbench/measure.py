@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -108,10 +107,9 @@ def _time(benchmark, roundtrip, timer: StageTimer, precision: float, where: str)
         raise CodecFailure(f"{where} failed: {type(error).__name__}: {error}") from error
 
 
-def measure(
-    benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, metrics, precision: float
-) -> Measurement:
-    """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info."""
+def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, reference: np.ndarray, sweep) -> Measurement:
+    """Time ``codec`` on ``reference`` with pytest-benchmark and record everything in its extra_info;
+    ``sweep`` gives the metrics, the timing precision and the number of workers."""
     where = f"codec {codec.name!r} at quality {quality!r} on image {image.path}"
     timer = StageTimer()
 
@@ -124,15 +122,15 @@ def measure(
         return data, out
 
     try:
-        metric_set.check_memory(metrics, reference)
+        metric_set.check_memory(sweep.metrics, reference)
     except metric_set.MetricError as error:
         raise CodecFailure(f"{where}: {error}") from error
     with Peak(metric_set.device) as peak:
         start = cpu_seconds()
-        data, decoded = _time(benchmark, roundtrip, timer, precision, where)
+        data, decoded = _time(benchmark, roundtrip, timer, sweep.time_precision, where)
         roundtrips = cpu_seconds() - start
         try:
-            result = _evaluate(where, codec, data, decoded, reference, metrics, timer.summary())
+            result = _evaluate(where, codec, data, decoded, reference, sweep.metrics, timer.summary())
             metrics_cpu = cpu_seconds() - start - roundtrips
             estimates = _estimate(where, codec, reference, quality)
         except Exception:
@@ -155,7 +153,7 @@ def measure(
             "peak_memory": peak.result(),  # codec round trips and metrics, above the item's start
             # all round trips (the warm-up too) and the metrics: the sweep's floor (sweep_efficiency.py)
             "cpu_s": {"roundtrips": roundtrips, "metrics": metrics_cpu},
-            "workers": int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+            "workers": sweep.workers,
             "machine": machine(),  # where it was timed: a remote xdist worker's own
         }
     )

@@ -177,8 +177,7 @@ def measurement(request, benchmark, codec, quality, image, reference) -> Measure
             checkpoint.ensure()
     except WeightsUnavailable as error:
         _skip(request, f"{codec.item_id(quality)}: {error}", error.group, benchmark)
-    sweep = request.config.stash[SWEEP]
-    result = measure(benchmark, codec, quality, image, reference, sweep.metrics, sweep.time_precision)
+    result = measure(benchmark, codec, quality, image, reference, request.config.stash[SWEEP])
     request.node.stash[MEASURED] = result
     return result
 

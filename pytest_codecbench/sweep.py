@@ -32,6 +32,9 @@ class Sweep:
         self.metric_names, self.metric_notes = options.select_metrics(options.option(config, "metrics"))
         self.time_limit, self.time_limit_mark = process.time_limit(config, options.parse_timeout(config))
         self.time_precision = options.parse_time_precision(options.option(config, "time_precision"))
+        # processes sharing the machine: an xdist worker knows the count (the environment variable
+        # would also reach a pytest started from inside a worker, as the plugin's own tests do)
+        self.workers = getattr(config, "workerinput", {}).get("workercount", 1)
         self.store = images.ImageStore(self.crop)
         self._versions: dict[str, dict] = {}
 
