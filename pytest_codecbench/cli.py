@@ -34,14 +34,15 @@ def list_codecs(args) -> int:
 
 
 def list_weights(args) -> int:
-    """One line per checkpoint: present, missing or corrupt, and where; exit 1 if any is not present."""
+    """One line per checkpoint (with the first item that needs it): present, missing or corrupt, and where;
+    exit 1 if any is not present."""
     codecs = _codecs(args)
     if codecs is None:
         return 2
-    from .weights import MISSING, PRESENT, hub_dir
+    from .weights import MISSING, PRESENT, hf_cache, hub_dir
 
-    print(f"torch.hub cache: {hub_dir()}")
-    problems = 0
+    print(f"torch.hub cache: {hub_dir()}\nHugging Face cache: {hf_cache()}")
+    problems, listed = 0, set()
     for codec in codecs.values():
         if codec.weights is no_weights:
             continue
@@ -52,8 +53,11 @@ def list_weights(args) -> int:
             continue
         for quality in codec.qualities:
             for checkpoint in codec.weights(quality):
+                if checkpoint.url in listed:  # shared by qualities or codecs: listed (and fetched) once
+                    continue
+                listed.add(checkpoint.url)
                 state, detail = checkpoint.status()
-                where = detail if state != MISSING else checkpoint.url
+                where = detail if state != MISSING else checkpoint.download_url
                 if state == MISSING and args.download:
                     try:
                         checkpoint.fetch()

@@ -130,12 +130,19 @@ def _codecs_of(obj, source: str) -> list[Codec]:
 
 
 def import_adapter(path: Path) -> ModuleType:
-    """A Python file loaded by path (adapters, and the transform and coder files of codecs/matrix.py)."""
+    """A Python file loaded by path (adapters, and the transform and coder files of codecs/matrix.py),
+    executed once per process and version of the file, as ``import`` does, so that the matrix and an
+    adapter that share a file share its state (a loaded model)."""
     # codecs/ cannot be a package named "codecs" (a stdlib module), so its files are
     # loaded by path, as pytest loads conftest.py, under a name unique to the path.
     name = f"codecbench_adapters.{path.stem}_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
+    stat = path.stat()
+    loaded = sys.modules.get(name)
+    if loaded is not None and getattr(loaded, "__codecbench_file__", None) == (stat.st_size, stat.st_mtime_ns):
+        return loaded
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    module.__codecbench_file__ = (stat.st_size, stat.st_mtime_ns)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)

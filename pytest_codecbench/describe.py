@@ -51,7 +51,9 @@ def skip_forecast(sweep: Sweep) -> list[str]:
         if missing:
             lines.append(f"its items skip: {missing}")
             continue
-        folders = {c.path.parent for q in sweep.qualities[codec.name] for c in codec.weights(q) if not c.path.is_file()}
+        folders = {
+            c.cache_folder for q in sweep.qualities[codec.name] for c in codec.weights(q) if not c.path.is_file()
+        }
         for folder in folders:
             missing_weights[str(folder)].append(codec.name)
     for folder, names in missing_weights.items():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codec import Codec, Quality
+from .codec import Codec, Quality, no_weights
 from .timing import stage
 
 HEADER_LENGTH = struct.Struct(">H")
@@ -43,6 +43,8 @@ class Transform:
     integer: bool = False
     description: str = ""
     requires: tuple[str, ...] = ()  # modules it imports when used; a missing one skips the items
+    weights: Callable[[Quality], tuple] = no_weights  # pretrained weights a learned transform needs
+    versions: Callable[[], dict[str, str]] = dict
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,8 @@ def combine(transform: Transform, coder: EntropyCoder) -> Codec:
         quality_range=transform.quality_range,
         integer=transform.integer,
         requires=transform.requires + coder.requires,
-        versions=coder.versions,
+        versions=lambda: {**transform.versions(), **coder.versions()},
+        weights=transform.weights,
         estimate=estimate,
         family="matrix",
         baseline=f"{transform.name}+{transform.default_coder}",

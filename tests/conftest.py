@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_codecbench import images, process
+from pytest_codecbench import images, process, weights
 from pytest_codecbench.torch_compat import import_quietly
 
 # pytester's in-process runs forget modules first imported inside them, and torch
@@ -35,6 +35,17 @@ def photo_like(width: int, height: int, seed: int) -> np.ndarray:
     y, x = np.mgrid[0:height, 0:width] / max(width, height)
     base = np.stack([np.sin(6 * x + seed), np.cos(5 * y), np.sin(4 * (x + y))], axis=2) * 90 + 128
     return np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(autouse=True)
+def hf_home(tmp_path, monkeypatch):
+    """No test reads or writes the user's Hugging Face cache or reaches the Hub: an empty HF_HOME,
+    and an endpoint on a closed port of 127.0.0.1."""
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setattr(weights, "_failed", {})
+    return tmp_path / "hf"
 
 
 @pytest.fixture
