@@ -105,6 +105,16 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
     metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))
 
 
+def pytest_collection_finish(session: pytest.Session):
+    """Prepare a process that will measure items now, outside every item's time limit: importing
+    torch, torchvision and scipy takes seconds, which a limit of a few would count against the first."""
+    config = session.config
+    sweep = config.stash.get(SWEEP, None)
+    measures = sweep and not config.option.collectonly and (_is_worker(config) or not process.under_xdist(config))
+    if measures and any("codec" in getattr(item, "fixturenames", ()) for item in session.items):
+        process.configure_worker(sweep.device)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     sweep = config.stash.get(SWEEP, None)
     if sweep is None or not sweep.shard:
@@ -123,7 +133,8 @@ def _skip(request, reason: str, group: str, benchmark=None):
 
 @pytest.fixture(scope="session")
 def _codecbench_process(request):
-    """This process's settings (torch threads, device, …), made once, before its first item."""
+    """This process's settings (torch threads, device, …), made once, before its first item (already made
+    after collection, see pytest_collection_finish, unless items came another way)."""
     process.configure_worker(request.config.stash[SWEEP].device)
 
 

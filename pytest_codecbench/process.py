@@ -10,7 +10,7 @@ import pytest
 from . import ffmpeg, metrics, options
 
 
-def _under_xdist(config: pytest.Config) -> bool:
+def under_xdist(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
 
 
@@ -28,7 +28,7 @@ def time_limit(config: pytest.Config, default: float) -> tuple[float | None, pyt
     if given is None:
         given = os.environ.get("PYTEST_TIMEOUT") or config.getini("timeout") or None
     method_given = config.getoption("timeout_method", None) or config.getini("timeout_method")
-    method = "thread" if _under_xdist(config) and not method_given else None
+    method = "thread" if under_xdist(config) and not method_given else None
     if given is not None:  # pytest-timeout applies the user's limit; the mark only chooses the method
         return float(given) or None, pytest.mark.timeout(method=method) if method else None
     return default or None, pytest.mark.timeout(default, method=method) if default else None
@@ -43,7 +43,7 @@ def configure_session(config: pytest.Config) -> None:
     worker = hasattr(config, "workerinput")
     if options.option(config, "ffmpeg"):
         os.environ[ffmpeg.ENV] = str(options.option(config, "ffmpeg"))
-    if not worker and getattr(config.option, "maxworkerrestart", "") is None and _under_xdist(config):
+    if not worker and getattr(config.option, "maxworkerrestart", "") is None and under_xdist(config):
         # A codec that crashes natively (or hangs) takes its worker with it, once per item;
         # xdist's default (4 restarts per worker) would end the sweep after a few such items.
         workers = config.getoption("numprocesses", None) or 1
@@ -56,6 +56,8 @@ def configure_worker(device: str) -> None:
     # One torch thread in every process: float32 reductions then add up in the same order
     # whatever -n is, so -n 0 and -n N give bit-identical metrics; xdist's workers use the cores.
     prepare_torch(threads=1, on=device)
+    import scipy.stats  # noqa: F401  (the timing's confidence intervals: imported now, not in the first item)
+
     if device.startswith("cuda"):
         import torch
 

@@ -7,6 +7,10 @@ is reused. Following torch.hub's convention the file name carries the first hex 
 file's SHA-256 (``mbt2018-1-3f36cd77.pth.tar``); a cached file is checked against them before
 use, a download while it is written.
 
+``ZenodoFile``: a file of a Zenodo record, in ``$CODECBENCH_CACHE/zenodo/RECORD/`` with the
+record's metadata (``record.json``, from Zenodo's API), which gives the file's name and MD5; a
+cached file is checked against that MD5 before use, a download before it is kept.
+
 ``HubFile``: a file of a Hugging Face Hub repository at a pinned commit, in the Hub's cache in
 its standard layout (``$HF_HOME/hub/models--ORG--NAME/snapshots/COMMIT/PATH``), where diffusers'
 ``from_pretrained`` finds it; fetched with huggingface_hub. A file the Hub client stored as a
@@ -15,13 +19,16 @@ link to a blob named by its SHA-256 (large files) is checked against that name.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .digests import file_sha256
+from .digests import file_md5, file_sha256
 
 PRESENT, MISSING, CORRUPT = "present", "missing", "corrupt"
 _failed: dict[str, str] = {}  # URL -> why its download failed, so a process tries each once
@@ -176,3 +183,78 @@ class HubFile(_Cached):
         # one request first: hf_hub_download retries an unreachable Hub for 23 s before it gives up
         get_hf_file_metadata(hf_hub_url(self.repo, self.filename, revision=self.revision, endpoint=endpoint))
         hf_hub_download(self.repo, self.filename, revision=self.revision, cache_dir=hf_cache(), endpoint=endpoint)
+
+
+ZENODO = "https://zenodo.org"  # $CODECBENCH_ZENODO_URL overrides it (a mirror)
+
+
+@dataclass(frozen=True)
+class ZenodoFile(_Cached):
+    record: int
+    role: str  # which of the record's files, in words ("the MS-SSIM checkpoint")
+    choose: Callable[[str], bool]  # true for that file's name, and for no other file of the record
+    cache_name = "codecbench cache"
+
+    @property
+    def url(self) -> str:
+        return f"{ZENODO}/records/{self.record}#{self.role.replace(' ', '-')}"
+
+    @property
+    def download_url(self) -> str:
+        return f"{os.environ.get('CODECBENCH_ZENODO_URL') or ZENODO}/api/records/{self.record}"
+
+    @property
+    def cache_folder(self) -> Path:
+        from .images import cache_dir
+
+        return cache_dir() / "zenodo" / str(self.record)
+
+    def _entry(self, metadata: dict) -> dict:
+        files = metadata.get("files") or []
+        chosen = [f for f in files if self.choose(f["key"])]
+        if len(chosen) != 1:
+            names = ", ".join(f["key"] for f in files) or "none"
+            raise ValueError(f"Zenodo record {self.record} has {len(chosen)} files that are {self.role}: {names}")
+        return chosen[0]
+
+    def _metadata(self) -> dict | None:
+        path = self.cache_folder / "record.json"
+        return json.loads(path.read_text()) if path.is_file() else None
+
+    @property
+    def path(self) -> Path:
+        metadata = self._metadata()
+        return self.cache_folder / (self._entry(metadata)["key"] if metadata else "record.json")
+
+    def status(self) -> tuple[str, str]:
+        metadata = self._metadata()
+        if metadata is None:
+            return MISSING, (f"{self.role} of Zenodo record {self.record} is not in the {self.cache_name} "
+                             f"{self.cache_folder} (nor the record's file list, record.json)")  # fmt: skip
+        entry = self._entry(metadata)
+        path = self.cache_folder / entry["key"]
+        if not path.is_file():
+            return MISSING, f"{entry['key']} ({self.role} of Zenodo record {self.record}) is not in {self.cache_folder}"
+        if file_md5(path) != entry["checksum"].removeprefix("md5:"):
+            return CORRUPT, f"{path} is corrupt: its MD5 is not the record's {entry['checksum']}; delete it to fetch it"
+        return PRESENT, str(path)
+
+    def fetch(self) -> None:
+        """The record's metadata from Zenodo's API, then the file, kept only if its MD5 is the record's."""
+        folder = self.cache_folder
+        folder.mkdir(parents=True, exist_ok=True)
+        with urllib.request.urlopen(self.download_url, timeout=60) as response:
+            metadata = json.loads(response.read())
+        entry = self._entry(metadata)
+        link = entry.get("links", {}).get("self") or f"{ZENODO}/records/{self.record}/files/{entry['key']}"
+        partial = folder / f".{entry['key']}.{os.getpid()}.part"
+        try:
+            with urllib.request.urlopen(link, timeout=60) as response, open(partial, "wb") as out:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+            if file_md5(partial) != entry["checksum"].removeprefix("md5:"):
+                raise ValueError(f"{link}: its MD5 is not the record's {entry['checksum']}")
+            os.replace(partial, folder / entry["key"])
+            (folder / "record.json").write_text(json.dumps(metadata))
+        finally:
+            partial.unlink(missing_ok=True)

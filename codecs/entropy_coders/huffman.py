@@ -6,9 +6,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench.transform_coding import EntropyCoder, pack_table, unpack_table
-
-LENGTH = np.dtype(">u4")
+from pytest_codecbench.transform_coding import EntropyCoder, pack_table, read_varints, unpack_table, varints
 
 
 def _codec(low: int, counts: np.ndarray):
@@ -25,7 +23,7 @@ def encode(planes: list[np.ndarray]) -> bytes:
         out += table
         if np.count_nonzero(counts) > 1:
             bits = _codec(low, counts).encode(plane.ravel().tolist())
-            out += np.array([len(bits)], dtype=LENGTH).tobytes() + bits
+            out += varints([len(bits)]) + bits
     return bytes(out)
 
 
@@ -36,10 +34,9 @@ def decode(data: bytes, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
         if np.count_nonzero(counts) <= 1:
             planes.append(np.full(shape, low + (int(np.argmax(counts)) if counts.size else 0), dtype=np.int32))
             continue
-        (length,) = np.frombuffer(view[offset : offset + 4], dtype=LENGTH)
-        offset += 4
-        symbols = _codec(low, counts).decode(bytes(view[offset : offset + int(length)]))
-        offset += int(length)
+        (length,), offset = read_varints(view, offset, 1)
+        symbols = _codec(low, counts).decode(bytes(view[offset : offset + length]))
+        offset += length
         planes.append(np.array(symbols, dtype=np.int32).reshape(shape))
     return planes
 

@@ -3,15 +3,12 @@ less its minimum, as FRAPPE, WaLLoC and LiVeAction code their latents: its conte
 sees the plane's 2-D neighbourhoods, which table-based coders do not."""
 
 import io
-import struct
 from importlib.metadata import version
 
 import numpy as np
 from PIL import Image
 
-from pytest_codecbench.transform_coding import EntropyCoder
-
-PLANE = struct.Struct(">iI")  # the plane's minimum, the JPEG-LS stream's length
+from pytest_codecbench.transform_coding import EntropyCoder, read_varints, unzigzag, varints, zigzag
 
 
 def encode(planes: list[np.ndarray]) -> bytes:
@@ -22,7 +19,7 @@ def encode(planes: list[np.ndarray]) -> bytes:
         if plane.ndim != 2:
             raise ValueError(f"JPEG-LS codes 2-D planes; got shape {plane.shape}")
         if plane.size == 0:
-            out += PLANE.pack(0, 0)
+            out += varints([0, 0])
             continue
         low = int(plane.min())
         shifted = plane.astype(np.int64) - low
@@ -30,17 +27,17 @@ def encode(planes: list[np.ndarray]) -> bytes:
             raise ValueError(f"JPEG-LS takes at most 16 bits; the plane spans {int(shifted.max()) + 1} values")
         stream = io.BytesIO()
         Image.fromarray(shifted.astype(np.uint16)).save(stream, "JPEG-LS")
-        out += PLANE.pack(low, len(stream.getvalue())) + stream.getvalue()
+        out += varints([zigzag(low), len(stream.getvalue())]) + stream.getvalue()
     return bytes(out)
 
 
 def decode(data: bytes, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
     import pillow_jpls  # noqa: F401
 
-    offset, planes = 0, []
+    view, offset, planes = memoryview(data), 0, []
     for shape in shapes:
-        low, length = PLANE.unpack_from(data, offset)
-        offset += PLANE.size
+        (low, length), offset = read_varints(view, offset, 2)
+        low = unzigzag(low)
         if length == 0:
             planes.append(np.zeros(shape, dtype=np.int32))
             continue
