@@ -323,13 +323,18 @@ def estimate(name: str, image, ratio: float) -> dict[str, float]:
 
 
 @lru_cache(maxsize=1)  # items run codec by codec
-def random_model(name: str):
-    """A randomly initialised model of the published configuration: counts do not depend on weights."""
+def counting_model(name: str):
+    """The published configuration with every weight zero: counts do not depend on weights (and
+    building it on the meta device, then zeroing, skips the random initialisation's second)."""
     import torch
 
-    torch.manual_seed(0)
     model = MODELS[name]
-    return _classes()[model.kind](**model.config).eval()
+    with torch.device("meta"):
+        net = _classes()[model.kind](**model.config)
+    net = net.to_empty(device="cpu")
+    for tensor in (*net.parameters(), *net.buffers()):
+        tensor.data.zero_()
+    return net.eval()
 
 
 def parts(net) -> dict[str, tuple[str, ...]]:
@@ -359,7 +364,7 @@ def pipeline(net):
 def count(name: str, ratio: float, height: int, width: int) -> dict:
     """fvcore's MACs of the encoder (with the codebook search) and the decoder at the padded resized size,
     per pixel of the original image (complexity.count_at_size)."""
-    unit = factor(random_model(name))
+    unit = factor(counting_model(name))
     padded = [-(-side // unit) * unit for side in resized_size(height, width, ratio)]
     return _count(name, *padded, height * width)
 
@@ -368,7 +373,7 @@ def count(name: str, ratio: float, height: int, width: int) -> dict:
 def _count(name: str, height: int, width: int, pixels: int) -> dict:
     import torch
 
-    net = random_model(name)
+    net = counting_model(name)
     with torch.no_grad():
         return complexity.count_at_size(pipeline(net), lambda h, w: (torch.zeros(1, 3, h, w),), parts(net),
                                         height, width, factor(net), pixels)  # fmt: skip

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Regenerates everything in results/: the full sweep on Kodak (every codec; the learned
-# ones' rate–distortion items only where their weights are in torch.hub's cache, their
+# Regenerates everything in results/: the full sweep on Kodak (every codec and transform × coder;
+# the learned ones' rate–distortion items only where their weights are in their caches, their
 # complexity items always), as 512×512 centre crops and as full images, the report, and
 # the codec speed table. The FFmpeg anchors (VVC, HEVC, AV1) are swept apart, with
 # PSNR-YCbCr too. Run from the repo root:
 #     bash results/regenerate.sh [KODAK_DIR]      (default: $CODECBENCH_KODAK_DIR, else download)
 # Without learned weights about 35 + 35 minutes with -n 2 on 2 cores (AVIF at speed 0
-# dominates), and about 20 + 28 minutes for the anchors (VVenC's medium preset dominates);
-# WORKERS=N sets -n.
+# dominates) before the transform × coder matrix, which adds about 21 minutes on the crops
+# (measured) and, estimated, 30 on the full images; about 20 + 28 minutes for the anchors
+# (VVenC's medium preset dominates); WORKERS=N sets -n.
 set -euo pipefail
 kodak=${1:-${CODECBENCH_KODAK_DIR:-}}
 args=(benchmarks -p no:cacheprovider -q -n "${WORKERS:-auto}" --dataset=kodak ${kodak:+--kodak-dir="$kodak"})
@@ -21,6 +22,7 @@ for crop in 512 none; do
     gzip -f "results/kodak-$size.json" "results/kodak-anchors-$size.json"
 done
 # measured apart (see results/README.md); the sweeps above include them now
-rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz
+rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz \
+    results/kodak-learned-full.json.gz
 codecbench report results/kodak-*.json.gz -o results --anchor jpeg,vvc
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md

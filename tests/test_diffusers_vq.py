@@ -160,7 +160,7 @@ def test_macs_equal_fvcore_run_directly_on_the_submodules(vq, name):
     _, adapter = vq
     height, width, ratio = 100, 76, 0.7  # resized to 84×64, padded to the model's unit
     counted = adapter.count(name, ratio, height, width)
-    net = adapter.random_model(name)
+    net = adapter.counting_model(name)
     unit = adapter.factor(net)
     padded = [-(-side // unit) * unit for side in adapter.resized_size(height, width, ratio)]
     with torch.no_grad():
@@ -214,7 +214,7 @@ def test_counts_at_a_full_size_are_fvcores_there():
     adapter = sys.modules[codecs["ldm-sr-vq"].encode.func.__module__]
     from pytest_codecbench import complexity
 
-    net = adapter.random_model("stable-cascade-paella")  # a published configuration cheap enough to run
+    net = adapter.counting_model("stable-cascade-paella")  # a published configuration cheap enough to run
     with torch.no_grad():
         direct = complexity.count(adapter.pipeline(net), (torch.zeros(1, 3, 256, 384),), adapter.parts(net), 256 * 384)
     assert adapter.count("stable-cascade-paella", 1.0, 256, 384) == direct
