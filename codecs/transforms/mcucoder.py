@@ -158,20 +158,20 @@ def synthesis(header: bytes, planes: list[np.ndarray]):
 
 
 def count(k: int, height: int, width: int) -> dict:
-    """fvcore's MACs of the encoder and of the decoder at the image's padded size (the decoder runs on
-    all 12 channels whatever k is; complexity.count_at_size)."""
+    """fvcore's MACs of the encoder and of the decoder at the image's padded size: the same for every k
+    (the decoder runs on all 12 channels, zeros or not; complexity.count_at_size)."""
+    return _count(height, width)
+
+
+@lru_cache(maxsize=16)
+def _count(height: int, width: int) -> dict:
     import torch
 
     padded = [-(-side // UNIT) * UNIT for side in (height, width)]
     with torch.no_grad():
-        return complexity.count_at_size(_random(), lambda h, w: (torch.zeros(1, 3, h, w),),
+        return complexity.count_at_size(architecture().eval(), lambda h, w: (torch.zeros(1, 3, h, w),),
                                         {"encoder": ("encoder",), "decoder": ("decoder",)}, *padded, UNIT,
                                         height * width)  # fmt: skip
-
-
-@lru_cache(maxsize=1)
-def _random():
-    return architecture().eval()
 
 
 def versions() -> dict[str, str]:
