@@ -223,15 +223,20 @@ class ZenodoFile(_Cached):
 
     @property
     def path(self) -> Path:
-        metadata = self._metadata()
-        return self.cache_folder / (self._entry(metadata)["key"] if metadata else "record.json")
+        try:
+            return self.cache_folder / self._entry(self._metadata() or {})["key"]
+        except ValueError:  # not fetched yet, or no such file in the record
+            return self.cache_folder / "record.json"
 
     def status(self) -> tuple[str, str]:
         metadata = self._metadata()
         if metadata is None:
             return MISSING, (f"{self.role} of Zenodo record {self.record} is not in the {self.cache_name} "
                              f"{self.cache_folder} (nor the record's file list, record.json)")  # fmt: skip
-        entry = self._entry(metadata)
+        try:
+            entry = self._entry(metadata)
+        except ValueError as error:
+            return MISSING, str(error)
         path = self.cache_folder / entry["key"]
         if not path.is_file():
             return MISSING, f"{entry['key']} ({self.role} of Zenodo record {self.record}) is not in {self.cache_folder}"
