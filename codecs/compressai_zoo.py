@@ -61,8 +61,12 @@ def _zoo():
 
 @lru_cache(maxsize=2)  # items run quality by quality: keep the current model, not the whole zoo
 def _model(architecture: str, metric: str, quality: int, on: str):
-    model = _zoo().image_models[architecture](quality=quality, metric=metric, pretrained=True, progress=False)
-    return model.eval().to(on)
+    """The zoo's pretrained model, loaded as ``compressai.zoo``'s ``_load_model`` does, but from a state dict
+    unpickled without running code (the zoo's own torch.hub call unpickles with weights_only=False)."""
+    zoo = _zoo()
+    (checkpoint,) = weights(architecture, metric, quality)
+    state_dict = zoo.load_state_dict(checkpoint.load())  # its key renames
+    return zoo.image.model_architectures[architecture].from_state_dict(state_dict).eval().to(on)
 
 
 def _padding(height: int, width: int):

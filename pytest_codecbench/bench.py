@@ -83,6 +83,24 @@ def add(config: pytest.Config, record: dict) -> None:
     _session(config).benchmarks.append(metadata)
 
 
+def save_json_without_items(config: pytest.Config) -> None:
+    """Write ``--benchmark-json`` when no item was measured, which pytest-benchmark does not do
+    ("Not saving anything"): the failed and skipped items belong in it, and a JSON an earlier run
+    left at that path must not pass for this run's. Called before pytest-benchmark's own saving,
+    which it then leaves nothing to do."""
+    session = _session(config)
+    if not session.json or session.benchmarks:
+        return
+    commit_info = config.hook.pytest_benchmark_generate_commit_info(config=config)
+    machine_info = session.get_machine_info()
+    output = config.hook.pytest_benchmark_generate_json(
+        config=config, benchmarks=[], include_data=True, machine_info=machine_info, commit_info=commit_info
+    )
+    config.hook.pytest_benchmark_update_json(config=config, benchmarks=[], output_json=output)
+    session.save_json(output)
+    session.json = None
+
+
 def without_counts(groups: list) -> list:
     """pytest-benchmark's table groups without the complexity-count items, whose "times" are
     those of a cached count and mean nothing; they stay in the JSON."""

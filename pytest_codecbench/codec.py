@@ -9,7 +9,8 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
+from functools import cache
+from importlib.metadata import entry_points, packages_distributions, version
 from pathlib import Path
 from types import ModuleType
 
@@ -37,7 +38,9 @@ class Codec:
     ``encode(image, quality) -> bytes`` takes an H×W×3 uint8 RGB array and returns
     the complete bitstream; ``decode(bytes) -> array`` must reconstruct the image
     from those bytes alone. Either may time named sub-stages with
-    ``pytest_codecbench.stage("name")``.
+    ``pytest_codecbench.stage("name")``. The image is read-only and must stay as it is (an
+    item whose codec wrote into it fails), and every run must give the same bitstream and image
+    (unless ``deterministic=False``).
 
     Learned codecs may also declare the pretrained ``weights`` a quality needs (fetched
     and checked before its items run; its items skip, naming the file, when unavailable),
@@ -54,6 +57,9 @@ class Codec:
     quality_range: tuple[float, float] | None = None  # valid numeric knob values, inclusive
     integer: bool = False  # the knob takes integers only (a JPEG quality), not any number in the range
     lossless: bool = False  # decode(encode(x)) must equal x bit for bit
+    # every run gives the same bitstream and image; False for codecs that vary by design (their
+    # items then record the spread of bpp over the runs instead of failing)
+    deterministic: bool = True
     requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
     unavailable: Callable[[], str | None] | None = None  # why it cannot run here (a missing tool), or None
     versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports
@@ -98,6 +104,16 @@ class Codec:
                 return f"codec {self.name!r} needs the module {module!r}, which does not import: {error}"
         why = self.unavailable() if self.unavailable else None
         return f"codec {self.name!r} cannot run here: {why}" if why else None
+
+
+@cache
+def _distributions() -> dict[str, list[str]]:
+    return packages_distributions()
+
+
+def module_versions(modules: Iterable[str]) -> dict[str, str]:
+    """The version of the installed distribution of each module's top-level package (pywt -> PyWavelets)."""
+    return {dist: version(dist) for module in modules for dist in _distributions().get(module.split(".")[0], [])}
 
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")  # what test ids, -k, globs and file names take

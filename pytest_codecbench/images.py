@@ -82,7 +82,13 @@ def kodak(path: str | None, base_url: str | None = None) -> Dataset:
         if missing:
             raise DatasetError(f"Kodak folder {folder} lacks {len(missing)} images, e.g. {missing[0]}")
     else:
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise DatasetError(
+                f"cannot create the Kodak cache folder {folder} ({error.strerror or error}): point --kodak-dir "
+                "(or $CODECBENCH_KODAK_DIR) at an existing copy, or $CODECBENCH_CACHE at a folder that can be written"
+            ) from error
         base = base_url or os.environ.get("CODECBENCH_KODAK_URL") or KODAK_URL
         for name, digest in table.items():
             if not (folder / name).is_file():
@@ -183,8 +189,19 @@ def centre_crop(pixels: np.ndarray, size: tuple[int, int] | None, path: Path) ->
     return np.ascontiguousarray(pixels[top : top + height, left : left + width])
 
 
+def frozen(pixels: np.ndarray) -> np.ndarray:
+    """A copy backed by an immutable bytes object: ``setflags(write=True)`` is refused on it, and on
+    every view of it (a flag on an array that owns its memory, or on a view of a writable base, is not)."""
+    return np.frombuffer(pixels.tobytes(), np.uint8).reshape(pixels.shape)
+
+
 class ImageStore:
-    """Decodes each image once per process and hands the same read-only array to every item."""
+    """Decodes each image once per process and hands the same read-only array to every item.
+
+    ``torch.from_numpy`` ignores the read-only flag, so a codec can still write into the array;
+    ``intact`` tells, after an item, whether it did, and then the store forgets the array: the
+    next item of that image gets it decoded afresh.
+    """
 
     def __init__(self, crop: tuple[int, int] | None):
         self.crop = crop
@@ -197,9 +214,9 @@ class ImageStore:
                 pixels = load_rgb(ref.path)
                 if ref.pixels_sha256 and pixels_sha256(pixels) != ref.pixels_sha256:
                     raise ImageError(f"image {ref.path}: decoded pixels do not match the dataset's checksum")
-                pixels = centre_crop(pixels, self.crop, ref.path)
-                pixels.setflags(write=False)
+                pixels = frozen(centre_crop(pixels, self.crop, ref.path))
                 self._cache[ref.path] = pixels
+                self._digests.setdefault(ref.path, pixels_sha256(pixels))
             except ImageError as error:
                 self._cache[ref.path] = error
         result = self._cache[ref.path]
@@ -208,7 +225,13 @@ class ImageStore:
         return result
 
     def digest(self, ref: ImageRef) -> str:
-        """SHA-256 of the pixels items get (after cropping), computed once per image."""
-        if ref.path not in self._digests:
-            self._digests[ref.path] = pixels_sha256(self.get(ref))
+        """SHA-256 of the pixels items get (after cropping), computed when the image is first decoded."""
+        self.get(ref)
         return self._digests[ref.path]
+
+    def intact(self, ref: ImageRef, pixels: np.ndarray) -> bool:
+        """Whether ``pixels``, which ``get(ref)`` gave, still hold the image; if not, they are forgotten."""
+        if pixels_sha256(pixels) == self.digest(ref):
+            return True
+        self._cache.pop(ref.path, None)
+        return False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,19 +55,36 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
     parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
-    parser.addini("codecbench_timeout", f"per-item time limit of sweeps in seconds, 0 for none (default "
-                  f"{DEFAULT_TIMEOUT_S}); --timeout overrides it", default=str(DEFAULT_TIMEOUT_S))  # fmt: skip
+    parser.addini(
+        "codecbench_timeout",
+        f"per-item time limit of sweeps in seconds, 0 for none (default {DEFAULT_TIMEOUT_S}); --timeout overrides it",
+        default=str(DEFAULT_TIMEOUT_S),
+    )
 
 
-def parse_timeout(config: pytest.Config) -> float:
-    text = config.getini("codecbench_timeout")
+def _seconds(text, where: str) -> float:
     try:
         value = float(text)
     except ValueError:
         value = -1
-    if value < 0:
-        raise pytest.UsageError(f"codecbench_timeout = {text!r} (ini): expected seconds, 0 for no limit")
+    if not value >= 0:  # also NaN
+        shown = f"{text:g}" if isinstance(text, float) else repr(text)  # --timeout arrives as a float
+        raise pytest.UsageError(f"{where} {shown}: expected a time limit in seconds, 0 for no limit")
     return value
+
+
+def parse_timeout(config: pytest.Config) -> tuple[float, bool]:
+    """The per-item time limit in seconds (0: none), one rule wherever it is set: pytest-timeout's
+    ``--timeout``, $PYTEST_TIMEOUT or ``timeout`` ini, else the ``codecbench_timeout`` ini; and
+    whether the user set it through pytest-timeout (which then applies it itself)."""
+    given = config.getoption("timeout", None)
+    if given is not None:
+        return _seconds(given, "--timeout"), True
+    if os.environ.get("PYTEST_TIMEOUT"):
+        return _seconds(os.environ["PYTEST_TIMEOUT"], "$PYTEST_TIMEOUT"), True
+    if config.getini("timeout"):
+        return _seconds(config.getini("timeout"), "timeout (ini)"), True
+    return _seconds(config.getini("codecbench_timeout"), "codecbench_timeout (ini)"), False
 
 
 def option(config: pytest.Config, name: str):
@@ -95,6 +114,15 @@ def words(text: str) -> list[str]:
     return [w for w in re.split(r"[,\s]+", text.strip()) if w]
 
 
+def unknown_codec(name: str, codecs: dict[str, Codec], unavailable: dict[str, str]) -> str:
+    """Why ``name`` selects nothing: the names nearest to it, how many there are, and the adapters
+    that could not be loaded (the codec may be one of theirs)."""
+    near = difflib.get_close_matches(name, codecs, n=4, cutoff=0.6)
+    text = f"unknown codec {name!r}" + (f"; did you mean {', '.join(map(repr, near))}?" if near else "")
+    text += f" ({len(codecs)} codecs: `codecbench codecs` lists them)"
+    return text + "".join(f"; unavailable: {source} ({why})" for source, why in unavailable.items())
+
+
 def select_codecs(codecs: dict[str, Codec], spec: str | None, unavailable: dict[str, str]) -> list[Codec]:
     if not spec:
         return list(codecs.values())
@@ -105,10 +133,7 @@ def select_codecs(codecs: dict[str, Codec], spec: str | None, unavailable: dict[
     for pattern in names:
         matches = fnmatch.filter(codecs, pattern)
         if not matches:
-            broken = "".join(f"; unavailable: {source} ({why})" for source, why in unavailable.items())
-            raise pytest.UsageError(
-                f"--codecs: unknown codec {pattern!r}; valid: {', '.join(codecs) or 'none'}{broken}"
-            )
+            raise pytest.UsageError(f"--codecs: {unknown_codec(pattern, codecs, unavailable)}")
         chosen += [m for m in matches if m not in chosen]
     return [codecs[name] for name in chosen]
 

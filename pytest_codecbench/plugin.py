@@ -22,6 +22,7 @@ BENCHMARK = pytest.StashKey[object]()  # the item's pytest-benchmark fixture
 RECORD_KEY = pytest.StashKey[dict]()  # the key of the item's durable record
 RESUMED = pytest.StashKey[dict]()  # the stored entry an item was resumed from
 SKIP_GROUP = pytest.StashKey[str]()  # why an item skipped, in words shared by items alike
+EMPTY = pytest.StashKey[set]()  # node ids of test functions that have no item in this sweep
 RECORD_PROPERTY = "codecbench_record"  # a report's user property carrying {"key", "benchmark"}
 SKIP_PROPERTY = "codecbench_skip"  # a report's user property carrying its SKIP_GROUP
 FAILED_PROPERTY = "codecbench_failed"  # a report's user property naming a failed item and why
@@ -102,6 +103,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc):
         for codec, quality, image in sweep.items()
         if codec.complexity or not counting
     ]
+    if not params:  # e.g. test_macs when no selected codec can be counted: deselected, not a skip
+        metafunc.config.stash.setdefault(EMPTY, set()).add(metafunc.definition.nodeid)
     metafunc.parametrize(("codec", "quality", "image"), params, indirect=("codec", "image"))
 
 
@@ -117,11 +120,17 @@ def pytest_collection_finish(session: pytest.Session):
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
     sweep = config.stash.get(SWEEP, None)
-    if sweep is None or not sweep.shard:
+    if sweep is None:
         return
-    index, count = sweep.shard
-    config.hook.pytest_deselected(items=[item for i, item in enumerate(items) if i % count != index - 1])
-    items[:] = items[index - 1 :: count]
+    empty = config.stash.get(EMPTY, set())
+    chosen = [item for item in items if item.nodeid.partition("[")[0] not in empty]
+    if sweep.shard:
+        index, count = sweep.shard
+        chosen = chosen[index - 1 :: count]
+    if len(chosen) < len(items):
+        kept = set(map(id, chosen))
+        config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+        items[:] = chosen
 
 
 def _skip(request, reason: str, group: str, benchmark=None):
@@ -277,6 +286,12 @@ class Controller:
         self.skips: Counter[tuple[str, str | None, str]] = Counter()  # (test, codec, reason group)
         self.failed: list[dict] = []  # items that failed: none of them is in the JSON's benchmarks
 
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionstart(self, session: pytest.Session):
+        """The dataset resolved (downloaded, checked) before any collection: a problem with it is one usage
+        error, not a collection error per test file."""
+        self.config.stash[SWEEP].dataset  # noqa: B018
+
     def pytest_runtest_logreport(self, report: pytest.TestReport):
         store = self.config.stash[SWEEP].records
         for name, value in report.user_properties:
@@ -303,20 +318,30 @@ class Controller:
     def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched):
         sweep = self.config.stash[SWEEP]
         param = crashitem.partition("[")[2].removesuffix("]")  # the first "[": test names have none
-        limit = sweep.time_limit
         for codec, quality, image in sweep.items():
             if _escaped(_param_id(codec, quality, image)) == param:
-                why = "a crash in native code (segfault, abort)" + (
-                    f" or the per-item time limit of {limit:g} s (pytest-timeout)" if limit else ""
-                )
+                dsession = self.config.pluginmanager.getplugin("dsession")
+                if "keyboard-interrupt" in str(getattr(dsession, "shouldstop", "")):
+                    why = "KeyboardInterrupt (Ctrl-C, or the codec raised it)"
+                    then = "xdist stopped the sweep, so items not yet run were not measured (--resume measures them)"
+                else:
+                    why = "a crash in native code (segfault, abort)"
+                    if sweep.time_limit:
+                        why += f" or the per-item time limit of {sweep.time_limit:g} s (pytest-timeout)"
+                    then = "xdist started a new worker and the sweep went on"
                 report.longrepr = (
                     f"codec {codec.name!r} at quality {quality!r} on image {image.path} ended its worker process: "
-                    f"{why}; xdist started a new worker and the sweep went on. [{report.longrepr}]"
+                    f"{why}; {then}. [{report.longrepr}]"
                 )
                 test = crashitem.partition("::")[2].partition("[")[0]
-                self.failed.append({"codec": codec.name, "quality": quality, "image": image.name, "test": test,
-                                    "reason": f"ended its worker process: {why}"})  # fmt: skip
+                failure = {"codec": codec.name, "quality": quality, "image": image.name, "test": test}
+                self.failed.append({**failure, "reason": f"ended its worker process: {why}"})
                 return
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)  # before pytest-benchmark saves (or does not save) the JSON
+    def pytest_sessionfinish(self, session: pytest.Session):
+        bench.save_json_without_items(self.config)
+        return (yield)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_benchmark_group_stats(self, config, benchmarks, group_by):

@@ -14,24 +14,19 @@ def under_xdist(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput") or config.getoption("dist", "no") != "no"
 
 
-def time_limit(config: pytest.Config, default: float) -> tuple[float | None, pytest.MarkDecorator | None]:
-    """The per-item time limit of codecbench items (seconds, None for none) and the
-    pytest-timeout mark that sets it on them.
+def time_limit(config: pytest.Config, limit: float, by_pytest_timeout: bool) -> pytest.MarkDecorator | None:
+    """The pytest-timeout mark that sets the per-item limit (``options.parse_timeout``) on codecbench items.
 
-    pytest-timeout's own ``--timeout``, $PYTEST_TIMEOUT or ``timeout`` ini win over ``default``
-    (the ``codecbench_timeout`` ini). Under xdist an item past the limit ends its worker
-    (pytest-timeout's thread method: native code that never returns to Python cannot be
-    interrupted otherwise), xdist starts a new one and the sweep goes on; with -n 0 the item
-    fails (signal method) once the codec is back in Python.
+    Under xdist an item past the limit ends its worker (pytest-timeout's thread method: native
+    code that never returns to Python cannot be interrupted otherwise), xdist starts a new one
+    and the sweep goes on; with -n 0 the item fails (signal method) once the codec is back in
+    Python. A limit set through pytest-timeout is applied by it; the mark then only chooses the method.
     """
-    given = config.getoption("timeout", None)
-    if given is None:
-        given = os.environ.get("PYTEST_TIMEOUT") or config.getini("timeout") or None
     method_given = config.getoption("timeout_method", None) or config.getini("timeout_method")
     method = "thread" if under_xdist(config) and not method_given else None
-    if given is not None:  # pytest-timeout applies the user's limit; the mark only chooses the method
-        return float(given) or None, pytest.mark.timeout(method=method) if method else None
-    return default or None, pytest.mark.timeout(default, method=method) if default else None
+    if by_pytest_timeout:
+        return pytest.mark.timeout(method=method) if method else None
+    return pytest.mark.timeout(limit, method=method) if limit else None
 
 
 def configure_session(config: pytest.Config) -> None:

@@ -140,14 +140,18 @@ def ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
     """piq.ssim(x, y, data_range=255) with its defaults (11×11 σ=1.5, downsample=True), RGB mean."""
     factor = _downsampling(reference.shape)
     _check_size(reference, KERNEL_SIZE * factor, "SSIM")
+    if np.array_equal(reference, decoded):
+        return 1.0  # exactly, as the definition gives; the float sums below land within 1e-8 of it
     side = _ssim_references.get(reference, lambda image: _side(_average_pool(_unit(image, np.float64), factor)))
     value, _ = _compare(side, _average_pool(_unit(decoded, np.float32), factor) - side[0])
-    return float(value.mean())
+    return min(float(value.mean()), 1.0)  # SSIM ≤ 1; float32 sums put a near-copy a few 1e-9 above it
 
 
 def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
     """piq.multi_scale_ssim(x, y, data_range=255) with its defaults (5 scales, Wang et al.'s weights)."""
     _check_size(reference, MS_SSIM_MIN_SIDE, "MS-SSIM")
+    if np.array_equal(reference, decoded):
+        return 1.0  # as in ssim()
 
     def prepare(image):
         sides, x = [], _unit(image, np.float64)
@@ -163,4 +167,4 @@ def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
         ss, cs = _compare(side, d)
         values.append(ss if level == len(MS_SSIM_WEIGHTS) - 1 else cs)
     per_channel = np.prod(np.maximum(np.stack(values), 0) ** MS_SSIM_WEIGHTS[:, None], axis=0)
-    return float(per_channel.mean())
+    return min(float(per_channel.mean()), 1.0)  # as in ssim()

@@ -30,7 +30,9 @@ class Sweep:
         self.resume = record_options.resume
         self.shard = options.parse_shard(config.getoption("shard"))
         self.metric_names, self.metric_notes = options.select_metrics(options.option(config, "metrics"))
-        self.time_limit, self.time_limit_mark = process.time_limit(config, options.parse_timeout(config))
+        limit, by_pytest_timeout = options.parse_timeout(config)
+        self.time_limit = limit or None  # seconds; None: no limit
+        self.time_limit_mark = process.time_limit(config, limit, by_pytest_timeout)
         self.time_precision = options.parse_time_precision(options.option(config, "time_precision"))
         # processes sharing the machine: an xdist worker knows the count (the environment variable
         # would also reach a pytest started from inside a worker, as the plugin's own tests do)

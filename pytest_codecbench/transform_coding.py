@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codec import Codec, Quality, no_weights
+from .codec import Codec, Quality, module_versions, no_weights
 from .timing import stage
 
 HEADER_LENGTH = struct.Struct(">H")
@@ -196,7 +196,12 @@ def combine(transform: Transform, coder: EntropyCoder) -> Codec:
         quality_range=transform.quality_range,
         integer=transform.integer,
         requires=transform.requires + coder.requires,
-        versions=lambda: {**transform.versions(), **coder.versions()},
+        # the libraries the pair imports (a transform's numpy and PyWavelets too), and what each adds
+        versions=lambda: {
+            **module_versions(("numpy", *transform.requires, *coder.requires)),
+            **transform.versions(),
+            **coder.versions(),
+        },
         weights=transform.weights,
         complexity=transform.complexity if coder.name == transform.default_coder else None,
         estimate=estimate,

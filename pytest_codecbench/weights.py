@@ -4,8 +4,11 @@
 ``torch.hub.get_dir()/checkpoints/`` under the URL's file name (``$TORCH_HOME/hub/checkpoints``
 by default), which is where CompressAI's zoo and torchvision look, so a file fetched by either
 is reused. Following torch.hub's convention the file name carries the first hex digits of the
-file's SHA-256 (``mbt2018-1-3f36cd77.pth.tar``); a cached file is checked against them before
-use, a download while it is written.
+file's SHA-256 (``mbt2018-1-3f36cd77.pth.tar``); a cached file is checked against them (or
+against its full SHA-256 where one is known) before use, a download while it is written. Eight
+hex digits are 32 bits, which a crafted file can match in minutes: a checkpoint is also only
+ever unpickled by ``torch.load(weights_only=True)`` (tensors and plain types, no code), and a
+file that needs more is reported corrupt.
 
 ``ZenodoFile``: a file of a Zenodo record, in ``$CODECBENCH_CACHE/zenodo/RECORD/`` with the
 record's metadata (``record.json``, from Zenodo's API), which gives the file's name and MD5; a
@@ -23,8 +26,10 @@ import json
 import os
 import re
 import urllib.request
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -71,9 +76,26 @@ class _Cached:
         raise WeightsUnavailable(f"weights {state}: {detail}", group)
 
 
+@cache
+def _unpickling_refused(path: str, size: int, mtime_ns: int) -> str | None:
+    """Why ``torch.load(weights_only=True)`` refuses this version of the file, or None."""
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the refusal says what matters
+            torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # pickle.UnpicklingError for what is not allowed; anything unreadable
+        text = str(error)
+        found = re.search(r"WeightsUnpickler error:\s*(.+?)(\n\n|$)", text, re.S)  # torch's reason, not its advice
+        return f"{type(error).__name__}: {found[1].strip() if found else text.strip()[:300]}"
+    return None
+
+
 @dataclass(frozen=True)
 class Checkpoint(_Cached):
     url: str
+    sha256: str | None = None  # the file's full SHA-256, where it is known
     cache_name = "torch.hub cache"
 
     @property
@@ -105,12 +127,27 @@ class Checkpoint(_Cached):
         if not path.is_file():
             return MISSING, f"{self.filename} is not in the torch.hub cache {path.parent}"
         digest = file_sha256(path)
+        if self.sha256 and digest != self.sha256:
+            return CORRUPT, f"{path} is corrupt: its SHA-256 is not {self.sha256}; delete it to download it again"
         if self.hash_prefix and not digest.startswith(self.hash_prefix):
             return CORRUPT, (
                 f"{path} is corrupt: its SHA-256 {digest[:16]}… does not start with {self.hash_prefix}, "
                 "the prefix in its name; delete it to download it again"
             )
+        stat = path.stat()
+        refused = _unpickling_refused(str(path), stat.st_size, stat.st_mtime_ns)
+        if refused:
+            return CORRUPT, (
+                f"{path} is corrupt or unsafe: torch.load(weights_only=True), which runs no code from the file, "
+                f"refuses it ({refused}); it is not loaded. Delete it to download it again"
+            )
         return PRESENT, str(path)
+
+    def load(self) -> dict:
+        """The checkpoint's content, unpickled without running code from it (see ``status``)."""
+        import torch
+
+        return torch.load(self.ensure(), map_location="cpu", weights_only=True)
 
     def fetch(self) -> None:
         """Download into the cache, checking the hash while writing (torch.hub's own routine)."""
@@ -118,6 +155,9 @@ class Checkpoint(_Cached):
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(self.url, str(self.path), hash_prefix=self.hash_prefix, progress=False)
+        if self.sha256 and file_sha256(self.path) != self.sha256:
+            self.path.unlink()
+            raise ValueError(f"{self.url}: its SHA-256 is not {self.sha256}")
 
 
 def hf_cache() -> Path:

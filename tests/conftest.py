@@ -49,8 +49,13 @@ def hf_home(tmp_path, monkeypatch):
 
 
 @pytest.fixture
-def project(pytester):
-    """A project with benchmarks/test_rd.py, the repo's codecs and two 192×176 images in imgs/."""
+def project(pytester, monkeypatch):
+    """A project with benchmarks/test_rd.py, the repo's codecs and two 192×176 images in imgs/.
+
+    Its sessions are not xdist workers, also when these tests run under xdist: pytest-benchmark
+    would take the worker's environment for its own and switch itself off."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
     pytester.makepyfile(test_rd=(REPO / "benchmarks" / "test_rd.py").read_text())
     pytester.makeini(
         f"""

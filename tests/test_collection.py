@@ -81,7 +81,7 @@ def test_ini_settings_and_globs(project):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--codecs", "jpg"], "unknown codec 'jpg'; valid: avif, avif-s0"),
+        (["--codecs", "jpg"], "unknown codec 'jpg'; did you mean 'jpeg', "),
         (["--codecs", "jpeg", "--qualities", "jpeg=101"], "codec 'jpeg' has no quality '101'; valid: 5, 10"),
         (["--codecs", "tiff", "--qualities", "lzw"], "codec 'tiff' has no quality 'lzw'; valid: deflate"),
         (["--qualities", "heic=50"], "no selected codec matches 'heic'"),
@@ -94,19 +94,33 @@ def test_ini_settings_and_globs(project):
                                                 "(or any integer from 0 to 100)"),
         (["--metrics=,"], "--metrics ',': no metric named; valid: psnr"),
         (["--codecs=,"], "--codecs ',': no codec named"),
-        (["-o", "codecbench_timeout=soon"], "codecbench_timeout = 'soon' (ini): expected seconds, 0 for no limit"),
+        (["-o", "codecbench_timeout=soon"], "codecbench_timeout (ini) 'soon': expected a time limit in seconds, 0 "
+                                            "for no limit"),
+        (["-o", "codecbench_timeout=-1"], "codecbench_timeout (ini) '-1': expected a time limit in seconds"),
+        (["--timeout=-1"], "--timeout -1: expected a time limit in seconds, 0 for no limit"),
     ],
 )  # fmt: skip
 def test_bad_options_are_usage_errors_listing_valid_names(project, args, message):
     result = project.runpytest("--collect-only", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert message in result.stderr.str()
+    assert len(result.stderr.str()) < 400  # the nearest names, not a list of every codec
 
 
-def test_missing_dataset_folder_is_named(project):
-    result = project.runpytest("--collect-only", "--dataset", "nowhere")
-    assert result.ret != 0
-    assert "dataset folder nowhere does not exist" in result.stdout.str() + result.stderr.str()
+def test_missing_dataset_folder_is_one_usage_error_naming_it(project):
+    for workers in ("0", "2"):
+        result = project.runpytest("--collect-only", "--dataset=nowhere", "-n", workers)
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        error = "ERROR: dataset folder nowhere does not exist (expected 'default', 'kodak' or a folder)"
+        assert result.stderr.lines[0] == error
+        assert "collect" not in result.stdout.str().lower()  # no collection error per test file
+
+
+def test_a_test_with_no_item_in_the_sweep_is_deselected_not_skipped(project):
+    project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
+    result = project.runpytest("--codecs=jxl", "--qualities=90", "--metrics=psnr")
+    result.assert_outcomes(passed=2, deselected=1)  # test_macs: no selected codec has a count
+    assert "empty parameter set" not in result.stdout.str()
 
 
 def test_embedded_default_is_announced(project):

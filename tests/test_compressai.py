@@ -8,8 +8,10 @@ torch.hub's cache) runs unchanged.
 """
 
 import hashlib
+import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -215,17 +217,56 @@ def test_corrupt_missing_and_present_checkpoints(torch_home, monkeypatch, capsys
     assert all(f"{UNREACHABLE}" in line and "(download failed: URLError: " in line for line in missing), missing[0]
 
 
+def _saved(value) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
 def test_a_download_is_hash_checked(torch_home, server):
     root, url = server
-    payload = b"pretend weights"
+    payload = _saved({"weight": torch.ones(3)})
     good = f"model-{hashlib.sha256(payload).hexdigest()[:8]}.pth.tar"
     (root / good).write_bytes(payload)
     (root / "model-00000000.pth.tar").write_bytes(payload)
     assert weights.Checkpoint(url + good).ensure().read_bytes() == payload
+    assert torch.equal(weights.Checkpoint(url + good).load()["weight"], torch.ones(3))
     bad = weights.Checkpoint(url + "model-00000000.pth.tar")
     with pytest.raises(weights.WeightsUnavailable, match=r"weights missing: .*invalid hash value"):
         bad.ensure()
     assert not bad.path.exists()
+    pinned = weights.Checkpoint(url + good, sha256="0" * 64)  # a full hash, where one is known, decides
+    with pytest.raises(weights.WeightsUnavailable, match=r"weights corrupt: .* its SHA-256 is not 0000"):
+        pinned.ensure()
+
+
+class _RunsCode:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return exec, (f"open({str(self.marker)!r}, 'w')",)
+
+
+def test_a_checkpoint_that_would_run_code_is_never_unpickled(project, torch_home, monkeypatch, tmp_path):
+    """A pickle whose name carries the right hash prefix (32 bits: a match can be found in minutes) but that
+    would run code when unpickled as CompressAI's zoo does (weights_only=False): its items skip, naming it."""
+    marker = tmp_path / "code-ran"
+    payload = pickle.dumps({"g_a.0.weight": _RunsCode(marker)}, protocol=2)  # as torch.save writes
+    pickle.loads(payload)  # as torch.load(weights_only=False) would: the code runs
+    assert marker.exists()
+    marker.unlink()
+    name = f"bmshj2018-factorized-prior-1-{hashlib.sha256(payload).hexdigest()[:8]}.pth.tar"
+    (weights.hub_dir()).mkdir(parents=True)
+    (weights.hub_dir() / name).write_bytes(payload)
+    monkeypatch.setitem(ZOO.model_urls["bmshj2018-factorized"]["mse"], 1, UNREACHABLE + name)
+    result = project.runpytest(
+        "--codecs=bmshj2018-factorized-mse", "--qualities=1", "--max-images=1", "-k", "test_rd", "-rs"
+    )
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines([f"*weights corrupt: {weights.hub_dir() / name} is corrupt or unsafe: "
+                                 "torch.load(weights_only=True)*refuses it (UnpicklingError: Unsupported global*"])
+    assert not marker.exists()
 
 
 @pytest.mark.slow

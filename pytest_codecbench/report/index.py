@@ -7,7 +7,7 @@ from collections import defaultdict
 from html import escape
 from pathlib import Path
 
-from .files import markdown
+from .files import markdown, write_csv
 from .load import Group
 from .page import SORT_SCRIPT, STYLE, _table
 from .tables import stage_time_rows
@@ -21,6 +21,51 @@ def _speed_rows(groups: list[Group]) -> list[dict]:
             for stage in ("encode", "decode"):
                 rows[row["codec"]][f"{stage} MP/s, {group.machine}"] = row[f"{stage}_mps"]
     return [{"codec": codec, **speeds} for codec, speeds in sorted(rows.items())]
+
+
+HASHES = {"bitstream": "bitstream_sha256", "decoded image": "decoded_sha256"}
+
+
+def disagreements(groups: list[Group]) -> list[dict]:
+    """The items (codec, quality, image) measured on several machines of one dataset and crop that did not
+    give the same bitstream or the same decoded image on all of them (entropy coders that decode
+    differently on another device, encoders with machine-dependent paths). Records without a hash
+    (older JSONs) take no part."""
+    by_item = defaultdict(dict)
+    for group in groups:
+        for key, item in group.items.items():
+            by_item[group.dataset, group.crop, *key][group.machine] = item.record
+    rows = []
+    for (dataset, crop, codec, quality, image), records in sorted(by_item.items()):
+        differs = [what for what, key in HASHES.items() if len({r[key] for r in records.values() if r.get(key)}) > 1]
+        if len(records) < 2 or not differs:
+            continue
+        hashes = {
+            machine: " / ".join((r.get(key) or "?")[:12] for key in HASHES.values()) for machine, r in records.items()
+        }
+        row = {"dataset": dataset, "crop": crop, "codec": codec, "quality": quality, "image": image}
+        row["differs"] = " and ".join(differs)
+        row["machines (bitstream / decoded SHA-256)"] = "; ".join(f"{m}: {h}" for m, h in sorted(hashes.items()))
+        rows.append(row)
+    return rows
+
+
+def _shared_items(groups: list[Group]) -> int:
+    """How many items of one dataset and crop were measured on more than one machine."""
+    machines = defaultdict(set)
+    for group in groups:
+        for key in group.items:
+            machines[group.dataset, group.crop, *key].add(group.machine)
+    return sum(len(m) > 1 for m in machines.values())
+
+
+def _agreement(shared: int, differing: list[dict]) -> str:
+    if not differing:
+        return f"All {shared} items measured on more than one machine gave the same bitstream and decoded image."
+    return (
+        f"{len(differing)} of the {shared} items measured on more than one machine gave another bitstream or decoded "
+        "image on another machine (cross-machine.csv; hashes shortened to 12 hex digits):"
+    )
 
 
 def write_index(groups: list[Group], out: Path, command: str) -> None:
@@ -42,6 +87,12 @@ def write_index(groups: list[Group], out: Path, command: str) -> None:
     )
     for (dataset, crop), rows in speeds.items():
         md += f"\n## Speed on {dataset} ({crop})\n\n{note}\n\n{markdown(rows)}"
+    differing = disagreements(groups)
+    shared = _shared_items(groups)
+    if shared:
+        md += f"\n## The same items on several machines\n\n{_agreement(shared, differing)}\n\n"
+        md += markdown(differing) if differing else ""
+        write_csv(out / "cross-machine.csv", differing)
     (out / "index.md").write_text(md)
     links = "".join(
         f"<tr><td class=text>{escape(r['dataset'])}</td><td class=text>{escape(r['crop'])}</td>"
@@ -50,6 +101,11 @@ def write_index(groups: list[Group], out: Path, command: str) -> None:
         f'<a href="{escape(r["report"])}/README.md">tables</a></td></tr>'
         for r in listing
     )
+    if shared:
+        sections_cross = f"<h2>The same items on several machines</h2><p>{escape(_agreement(shared, differing))}</p>"
+        sections_cross += f"<div class=scroll>{_table(differing, 'cross')}</div>" if differing else ""
+    else:
+        sections_cross = ""
     sections = "".join(
         f"<h2>Speed on {escape(dataset)} ({escape(crop)})</h2><div class=scroll>{_table(rows, 'speed')}</div>"
         for (dataset, crop), rows in speeds.items()
@@ -63,6 +119,7 @@ def write_index(groups: list[Group], out: Path, command: str) -> None:
 <th>report</th></tr></thead><tbody>{links}</tbody></table>
 <p class="note">{escape(note)}</p>
 {sections}
+{sections_cross}
 <script>{SORT_SCRIPT}</script>
 </body></html>
 """)

@@ -12,7 +12,7 @@ import gzip
 import json
 import math
 import re
-import warnings
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +54,30 @@ class Group:
     def name(self) -> str:
         """File-name friendly, stable across runs on the same kind of machine."""
         return re.sub(r"[^a-z0-9]+", "-", f"{self.dataset} {self.crop} {self.machine}".lower()).strip("-")
+
+
+def _text(value: str) -> str:
+    """A string that encodes as UTF-8: a file name that was not UTF-8 reaches the JSON as lone surrogates
+    (Python's surrogateescape), which no file can be written with; its bytes are shown as \\xNN escapes."""
+    try:
+        value.encode()
+        return value
+    except UnicodeEncodeError:
+        try:
+            return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate that stands for no byte
+            return value.encode("utf-8", "backslashreplace").decode()
+
+
+def _texts(value):
+    """``value`` with every string in it (keys too) passed through ``_text``."""
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, list):
+        return [_texts(v) for v in value]
+    if isinstance(value, dict):
+        return {_text(k): _texts(v) for k, v in value.items()}
+    return value
 
 
 def _number(value) -> bool:
@@ -126,6 +150,8 @@ def read_report(path: Path) -> tuple[dict, list[str]]:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
         data = json.loads(raw)
+        if re.search(rb"\\u[dD][89a-fA-F]", raw):  # surrogates: pytest-benchmark writes non-ASCII as escapes
+            data = _texts(data)
     except FileNotFoundError as error:
         raise ReportError(f"{path}: no such file") from error
     except IsADirectoryError as error:
@@ -163,6 +189,10 @@ def read_report(path: Path) -> tuple[dict, list[str]]:
     return data, errors
 
 
+def _note(text: str) -> None:
+    print(f"codecbench report: {text}", file=sys.stderr)
+
+
 def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
     """Groups from every readable file, and one error message per file that is not.
 
@@ -186,7 +216,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
         # skipped items have no machine of their own: they join the file's machine's group
         skipped.append(((meta["dataset"]["name"], crop, here), meta["skipped"]))
         if not data["benchmarks"] and not meta["skipped"]:
-            warnings.warn(f"{path}: an empty run, no items measured", stacklevel=2)
+            _note(f"{path}: an empty run, no items measured")
         replaced = 0
         for bench in data["benchmarks"]:
             params, info = bench["params"], bench["extra_info"]
@@ -205,8 +235,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
             replaced += (item.codec, str(item.quality), item.image) in items
             items[item.codec, str(item.quality), item.image] = item
         if replaced:
-            warnings.warn(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept",
-                          stacklevel=2)  # fmt: skip
+            _note(f"{path}: {replaced} items were already in an earlier file; the records of {path} are kept")
     for key, entries in skipped:
         if key in groups:
             groups[key].skipped += entries
