@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 
 from pytest_codecbench.codec import load_codecs
-from pytest_codecbench.torch_compat import import_torchvision
-from pytest_codecbench.weights import PRESENT, Checkpoint
+from pytest_codecbench.kits.torch_compat import import_torchvision
+from pytest_codecbench.kits.weights import PRESENT, Checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 KODIM01 = REPO.parent / "shared" / "datasets" / "kodak" / "kodim01.png"
@@ -73,7 +73,7 @@ def main() -> int:
     if not args.image.is_file():
         parser.error(f"--image {args.image}: no such file")
 
-    import_torchvision()  # before compressai; see pytest_codecbench.torch_compat
+    import_torchvision()  # before compressai; see pytest_codecbench.kits.torch_compat
     codecs = load_codecs([REPO / "codecs"])
     adapter = sys.modules[codecs["mbt2018-mse"].encode.func.__module__]
     conventional = [c for c in codecs.values() if c.family == "pillow" and not c.lossless]
@@ -104,7 +104,7 @@ def main() -> int:
                 f"--codecs={','.join(grid)}",
                 f"--qualities={' '.join(f'{name}={q}' for name, q in grid.items())}",
                 f"--benchmark-json={out}",
-            ]  # fmt: skip
+            ]
         )
         if status != 0:
             return int(status)

@@ -27,9 +27,18 @@ def main() -> None:
     for i in range(args.items // qualities):
         Image.fromarray(np.full((8, 8, 3), i % 256, np.uint8)).save(folder / f"im{i:05d}.png")
     command = [
-        sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "--collect-only", "-q", "-p", "no:cacheprovider",
-        "--codecs=jpeg", f"--qualities={','.join(str(q) for q in range(1, qualities + 1))}", f"--dataset={folder}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pytest",
+        "benchmarks/test_rd.py",
+        "--collect-only",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--codecs=jpeg",
+        f"--qualities={','.join(str(q) for q in range(1, qualities + 1))}",
+        f"--dataset={folder}",
+    ]
     start = time.perf_counter()
     out = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
     elapsed = time.perf_counter() - start

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from pytest_codecbench import metrics, process
+from pytest_codecbench import metrics
+from pytest_codecbench.plugin import process
 
 KODAK = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "kodak"
 

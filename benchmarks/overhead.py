@@ -33,9 +33,10 @@ def timed(command: list[str]) -> float:
 
 def plain_loop(items_file: str) -> None:
     """The same work without pytest: run in a child process by main()."""
-    from pytest_codecbench import metrics, process
+    from pytest_codecbench import metrics
     from pytest_codecbench.codec import load_codecs
     from pytest_codecbench.images import ImageStore, resolve
+    from pytest_codecbench.plugin import process
 
     spec = json.loads(Path(items_file).read_text())
     codecs = load_codecs([REPO / "codecs"])
@@ -66,11 +67,21 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="codecbench-overhead-"))
     sweep = [
-        sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "-q", "-p", "no:cacheprovider",
-        f"--codecs={args.codecs}", f"--dataset={args.dataset}", f"--kodak-dir={args.kodak_dir}",
-        f"--max-images={args.images}", f"--crop={args.crop}",
-        f"--benchmark-min-rounds={args.rounds}", "--benchmark-max-time=0",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pytest",
+        "benchmarks/test_rd.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--codecs={args.codecs}",
+        f"--dataset={args.dataset}",
+        f"--kodak-dir={args.kodak_dir}",
+        f"--max-images={args.images}",
+        f"--crop={args.crop}",
+        f"--benchmark-min-rounds={args.rounds}",
+        "--benchmark-max-time=0",
+    ]
     # durable records on, as by default (one fsync'd file per item), into scratch folders
     serial = timed(sweep + ["-n", "0", f"--benchmark-json={work / 'n0.json'}", f"--records={work / 'r0'}"])
     parallel = timed(sweep + ["-n", "2", f"--benchmark-json={work / 'n2.json'}", f"--records={work / 'r2'}"])

@@ -55,8 +55,10 @@ def main() -> None:
     in_items = item_seconds / workers
     print(f"pytest benchmarks {' '.join(arguments)}: {len(measured)} measured items, {workers} workers, {cores} cores")
     print(f"wall time                                  {wall:8.1f} s")
-    print(f"floor: (round trips {roundtrips:.1f} s + metrics {metrics:.1f} s CPU) / {cores} cores"
-          f"  {floor:8.1f} s   wall / floor = {wall / floor:.2f} (target <= 1.15)")  # fmt: skip
+    print(
+        f"floor: (round trips {roundtrips:.1f} s + metrics {metrics:.1f} s CPU) / {cores} cores"
+        f"  {floor:8.1f} s   wall / floor = {wall / floor:.2f} (target <= 1.15)"
+    )
     print("where the wall time goes:")
     print(f"  start-up, imports, collection (alone)    {collection:8.1f} s")
     print(f"  items, per worker: floor's share         {(roundtrips + metrics) / workers:8.1f} s")

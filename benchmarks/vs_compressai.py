@@ -33,7 +33,7 @@ KODAK = REPO.parent / "shared" / "datasets" / "kodak"
 # CompressAI imports torchvision, which needs codecbench's fix next to a CPU-only torch
 # (pytest_codecbench/torch_compat.py); then its bench runs as `python -m` would run it.
 COMPRESSAI_BENCH = (
-    "import runpy, sys; from pytest_codecbench.torch_compat import import_torchvision; import_torchvision(); "
+    "import runpy, sys; from pytest_codecbench import import_torchvision; import_torchvision(); "
     "sys.argv[0] = 'compressai.utils.bench'; "
     "runpy.run_module('compressai.utils.bench', run_name='__main__', alter_sys=True)"
 )
@@ -68,9 +68,23 @@ def main() -> None:
         bench = [sys.executable, "-c", COMPRESSAI_BENCH]
         options = [str(dataset), "-q", args.qualities, "-j", str(args.jobs)]
         compressai = timed([*bench, "jpeg", *options]) + timed([*bench, "webp", *options])
-        sweep = [sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "-q", "-p", "no:cacheprovider",
-                 "--codecs=jpeg,webp", f"--qualities={args.qualities}", "--metrics=psnr,ms-ssim",
-                 f"--dataset={dataset}", "--crop=none", f"--records={tmp}/records", "-n", str(args.jobs)]  # fmt: skip
+        sweep = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "benchmarks/test_rd.py",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--codecs=jpeg,webp",
+            f"--qualities={args.qualities}",
+            "--metrics=psnr,ms-ssim",
+            f"--dataset={dataset}",
+            "--crop=none",
+            f"--records={tmp}/records",
+            "-n",
+            str(args.jobs),
+        ]
         equal = timed([*sweep, "--benchmark-max-time=0", "--benchmark-min-rounds=1", f"--benchmark-json={tmp}/1.json"])
         defaults = timed([*sweep, f"--benchmark-json={tmp}/2.json"])
     print(f"CompressAI's bench (jpeg + webp)        {compressai:7.1f} s")

@@ -16,27 +16,22 @@ entropy parameters match the encoder's. Torch runs with the sweep's one thread p
 
 import hashlib
 import struct
-from functools import cache, lru_cache, partial
+from functools import cache, partial
 from pathlib import Path
 
-from pytest_codecbench import Codec, complexity, stage
-from pytest_codecbench.torch_codec import device, split_stage, synchronizer, to_image, to_tensor
-from pytest_codecbench.torch_compat import import_quietly, import_torchvision
-from pytest_codecbench.weights import Checkpoint
+from pytest_codecbench import (
+    Codec,
+    complexity,
+    compressai_models,
+    device,
+    split_stage,
+    stage,
+    synchronizer,
+    to_image,
+)
 
-# architecture -> (qualities with pretrained weights for both metrics, description);
-# a test checks these grids against compressai.zoo.image.model_urls.
-ARCHITECTURES = {
-    "bmshj2018-factorized": (8, "Ballé et al. 2018, factorized prior"),
-    "bmshj2018-hyperprior": (8, "Ballé et al. 2018, scale hyperprior"),
-    "mbt2018-mean": (8, "Minnen et al. 2018, mean-scale hyperprior"),
-    "mbt2018": (8, "Minnen et al. 2018, joint autoregressive and hierarchical priors"),
-    "cheng2020-anchor": (6, "Cheng et al. 2020, anchor (residual blocks, autoregressive context)"),
-    "cheng2020-attn": (6, "Cheng et al. 2020, with attention modules"),
-}
 METRICS = ("mse", "ms-ssim")
 AUTOREGRESSIVE = ("mbt2018", "cheng2020-anchor", "cheng2020-attn")
-PAD = 64
 HEADER = struct.Struct(">BHHHH")
 LENGTH = struct.Struct(">I")
 
@@ -54,45 +49,18 @@ def _parts(architecture: str) -> dict[str, tuple[str, ...]]:
     return {"encoder": ("g_a", "h_a", "h_s", *context), "decoder": ("h_s", *context, "g_s")}
 
 
-def _zoo():
-    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.torch_compat
-    return import_quietly("compressai.zoo")
-
-
-@lru_cache(maxsize=2)  # items run quality by quality: keep the current model, not the whole zoo
-def _model(architecture: str, metric: str, quality: int, on: str):
-    """The zoo's pretrained model, loaded as ``compressai.zoo``'s ``_load_model`` does, but from a state dict
-    unpickled without running code (the zoo's own torch.hub call unpickles with weights_only=False)."""
-    zoo = _zoo()
-    (checkpoint,) = weights(architecture, metric, quality)
-    state_dict = zoo.load_state_dict(checkpoint.load())  # its key renames
-    return zoo.image.model_architectures[architecture].from_state_dict(state_dict).eval().to(on)
-
-
-def _padding(height: int, width: int):
-    from compressai.ops import compute_padding
-
-    return compute_padding(height, width, min_div=PAD)  # (pad, unpad), as F.pad takes them
-
-
-def _padded(image, on: str):
-    import torch.nn.functional as F
-
-    return F.pad(to_tensor(image, on), _padding(*image.shape[:2])[0], mode="constant", value=0)
-
-
 def encode(architecture: str, metric: str, image, quality: int) -> bytes:
     import torch
 
     on = device()
     sync = synchronizer(on)
-    model = _model(architecture, metric, quality, on)
+    model = compressai_models.model(architecture, metric, quality, on)
     height, width = image.shape[:2]
     if max(height, width) > 0xFFFF:
         raise ValueError(f"{width}x{height}: the header holds sizes up to 65535")
     with torch.no_grad():
         with stage("to-tensor", sync):
-            x = _padded(image, on)
+            x = compressai_models.padded(image, on)
         with split_stage(model, _analysis(architecture), "analysis", "entropy-encoding", sync):
             out = model.compress(x)
     with stage("pack"):
@@ -116,12 +84,12 @@ def decode(architecture: str, metric: str, data: bytes):
             start += length
     on = device()
     sync = synchronizer(on)
-    model = _model(architecture, metric, quality, on)
+    model = compressai_models.model(architecture, metric, quality, on)
     with torch.no_grad():
         with split_stage(model, ("g_s",), "synthesis", "entropy-decoding", sync):
             x_hat = model.decompress(strings, shape)["x_hat"]
         with stage("to-image", sync):
-            return to_image(F.pad(x_hat, _padding(height, width)[1]))
+            return to_image(F.pad(x_hat, compressai_models.padding(height, width)[1]))
 
 
 def estimate(architecture: str, metric: str, image, quality: int) -> dict[str, float]:
@@ -130,15 +98,15 @@ def estimate(architecture: str, metric: str, image, quality: int) -> dict[str, f
     import torch
 
     on = device()
-    model = _model(architecture, metric, quality, on)
+    model = compressai_models.model(architecture, metric, quality, on)
     with torch.no_grad():
-        likelihoods = model(_padded(image, on))["likelihoods"]
+        likelihoods = model(compressai_models.padded(image, on))["likelihoods"]
     bits = sum(float(-torch.log2(values).sum()) for values in likelihoods.values())
     return {"bpp_likelihood": bits / (image.shape[0] * image.shape[1])}
 
 
 def count(architecture: str, metric: str, quality: int, height: int, width: int) -> dict:
-    config = _zoo().image.cfgs[architecture][quality]  # (N, M): MSE and MS-SSIM models share it
+    config = compressai_models.zoo().image.cfgs[architecture][quality]  # (N, M): MSE and MS-SSIM models share it
     return _count(architecture, config, height, width)
 
 
@@ -149,8 +117,8 @@ def _count(architecture: str, config: tuple, height: int, width: int) -> dict:
     masked convolution; the sequential coder does the same multiply-adds position by position."""
     import torch
 
-    model = _zoo().image.model_architectures[architecture](*config).eval()
-    pad = _padding(height, width)[0]
+    model = compressai_models.zoo().image.model_architectures[architecture](*config).eval()
+    pad = compressai_models.padding(height, width)[0]
     x = torch.zeros(1, 3, height + pad[2] + pad[3], width + pad[0] + pad[1])
     with torch.no_grad():
         return complexity.count(model, (x,), _parts(architecture), height * width)
@@ -163,7 +131,7 @@ def generated_checkpoint(architecture: str, quality: int, folder: Path) -> Path:
     Point ``compressai.zoo.image.model_urls`` at that name to have the zoo load it."""
     import torch
 
-    zoo = _zoo().image
+    zoo = compressai_models.zoo().image
     torch.manual_seed(quality)
     model = zoo.model_architectures[architecture](*zoo.cfgs[architecture][quality])
     model.update(force=True)
@@ -174,18 +142,6 @@ def generated_checkpoint(architecture: str, quality: int, folder: Path) -> Path:
     return scratch.rename(folder / f"{architecture}-{quality}-{digest[:8]}.pth.tar")
 
 
-def weights(architecture: str, metric: str, quality: int) -> tuple[Checkpoint, ...]:
-    return (Checkpoint(_zoo().image.model_urls[architecture][metric][quality]),)
-
-
-def versions() -> dict[str, str]:
-    import compressai
-    import torch
-
-    coder = compressai.get_entropy_coder()
-    return {"compressai": compressai.__version__, "entropy coder": coder, "torch": str(torch.__version__)}
-
-
 CODECS = [
     Codec(
         name=f"{architecture}-{metric}",
@@ -193,13 +149,13 @@ CODECS = [
         decode=partial(decode, architecture, metric),
         qualities=tuple(range(1, top + 1)),
         requires=("torchvision", "compressai"),
-        versions=versions,
-        weights=partial(weights, architecture, metric),
+        versions=compressai_models.versions,
+        weights=partial(compressai_models.weights, architecture, metric),
         complexity=partial(count, architecture, metric),
         estimate=partial(estimate, architecture, metric),
         family="compressai",
         description=f"CompressAI zoo: {about}, trained for {metric.upper()}",
     )
-    for architecture, (top, about) in ARCHITECTURES.items()
+    for architecture, (top, about) in compressai_models.ARCHITECTURES.items()
     for metric in METRICS
 ]

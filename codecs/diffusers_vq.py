@@ -27,11 +27,21 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache, partial
 
-from pytest_codecbench import Codec, adaptive, complexity, stage
-from pytest_codecbench.torch_codec import device, synchronizer, to_image, to_tensor
-from pytest_codecbench.torch_compat import import_quietly, import_torchvision
-from pytest_codecbench.transform_coding import Transform
-from pytest_codecbench.weights import HubFile, hf_cache
+from pytest_codecbench import (
+    Codec,
+    HubFile,
+    Transform,
+    adaptive,
+    complexity,
+    device,
+    hf_cache,
+    import_quietly,
+    import_torchvision,
+    stage,
+    synchronizer,
+    to_image,
+    to_tensor,
+)
 
 RATIOS = (1.0, 0.7, 0.5, 0.35, 0.25)
 HEADER = struct.Struct(">HHHH")  # height, width, resized height, resized width
@@ -162,7 +172,7 @@ def weights(name: str, quality: float = 1.0) -> tuple[HubFile, ...]:
 
 
 def _classes():
-    import_torchvision()  # diffusers imports torchvision; see pytest_codecbench.torch_compat
+    import_torchvision()  # diffusers imports torchvision; see pytest_codecbench.kits.torch_compat
     diffusers = import_quietly("diffusers")
     paella = import_quietly("diffusers.pipelines.deprecated.wuerstchen.modeling_paella_vq_model")
     return {"vq": diffusers.VQModel, "paella": paella.PaellaVQModel}
@@ -200,10 +210,16 @@ def load(name: str, on: str):
     with warnings.catch_warnings():  # diffusers passes huggingface_hub an argument it has deprecated
         warnings.filterwarnings("ignore", message=".*local_dir_use_symlinks", category=UserWarning)
         net = _classes()[model.kind].from_pretrained(
-            model.repo, subfolder=model.subfolder, revision=model.revision, variant=model.variant,
-            use_safetensors=True, local_files_only=True, cache_dir=hf_cache(), torch_dtype=torch.float32,
+            model.repo,
+            subfolder=model.subfolder,
+            revision=model.revision,
+            variant=model.variant,
+            use_safetensors=True,
+            local_files_only=True,
+            cache_dir=hf_cache(),
+            torch_dtype=torch.float32,
             low_cpu_mem_usage=False,  # True needs the accelerate package
-        )  # fmt: skip
+        )
     check_codebook(net, f"{model.repo} ({model.subfolder}, revision {model.revision})")
     return net.eval().to(on)
 
@@ -340,10 +356,14 @@ def counting_model(name: str):
 def parts(net) -> dict[str, tuple[str, ...]]:
     """The submodules (of ``Pipeline``) each side runs."""
     if hasattr(net, "vquantizer"):
-        return {"encoder": ("net.in_block", "net.down_blocks", "net.vquantizer"),
-                "decoder": ("net.up_blocks", "net.out_block")}  # fmt: skip
-    return {"encoder": ("net.encoder", "net.quant_conv", "net.quantize"),
-            "decoder": ("net.post_quant_conv", "net.decoder")}  # fmt: skip
+        return {
+            "encoder": ("net.in_block", "net.down_blocks", "net.vquantizer"),
+            "decoder": ("net.up_blocks", "net.out_block"),
+        }
+    return {
+        "encoder": ("net.encoder", "net.quant_conv", "net.quantize"),
+        "decoder": ("net.post_quant_conv", "net.decoder"),
+    }
 
 
 def pipeline(net):
@@ -375,8 +395,9 @@ def _count(name: str, height: int, width: int, pixels: int) -> dict:
 
     net = counting_model(name)
     with torch.no_grad():
-        return complexity.count_at_size(pipeline(net), lambda h, w: (torch.zeros(1, 3, h, w),), parts(net),
-                                        height, width, factor(net), pixels)  # fmt: skip
+        return complexity.count_at_size(
+            pipeline(net), lambda h, w: (torch.zeros(1, 3, h, w),), parts(net), height, width, factor(net), pixels
+        )
 
 
 def versions() -> dict[str, str]:

@@ -5,8 +5,7 @@ column."""
 
 from pathlib import Path
 
-from pytest_codecbench.codec import import_adapter
-from pytest_codecbench.transform_coding import combine
+from pytest_codecbench import combine, import_adapter
 
 HERE = Path(__file__).parent
 

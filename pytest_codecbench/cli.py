@@ -39,7 +39,7 @@ def list_weights(args) -> int:
     codecs = _codecs(args)
     if codecs is None:
         return 2
-    from .weights import MISSING, PRESENT, hf_cache, hub_dir
+    from .kits.weights import MISSING, PRESENT, hf_cache, hub_dir
 
     print(f"torch.hub cache: {hub_dir()}\nHugging Face cache: {hf_cache()}")
     problems, listed = 0, set()
@@ -88,13 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     rep.add_argument("files", nargs="+", type=Path, help="JSON files written with --benchmark-json")
     rep.add_argument("-o", "--output", type=Path, default=Path("results"), help="output folder (default: results)")
-    rep.add_argument("--anchor", default="jpeg", help="anchor codec for BD-rate (default: jpeg); several, comma-"
-                     "separated, write bd-rate-NAME.csv for each but the first, which the page shows")  # fmt: skip
+    rep.add_argument(
+        "--anchor",
+        default="jpeg",
+        help="anchor codec for BD-rate (default: jpeg); several, comma-"
+        "separated, write bd-rate-NAME.csv for each but the first, which the page shows",
+    )
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"
     )
-    rep.add_argument("--bpp-axis", choices=("auto", "linear", "log"), default="auto",
-                     help="the RD plots' bpp axis (default auto: log when the points span more than 10x)")  # fmt: skip
+    rep.add_argument(
+        "--bpp-axis",
+        choices=("auto", "linear", "log"),
+        default="auto",
+        help="the RD plots' bpp axis (default auto: log when the points span more than 10x)",
+    )
     rep.add_argument("--log-bpp", action="store_true", help="the same as --bpp-axis log")
     rep.set_defaults(run=report)
     codecs = commands.add_parser("codecs", help="list codecs, their default quality grid and library versions")

@@ -16,8 +16,8 @@ from types import ModuleType
 
 import numpy as np
 
-from .torch_compat import import_quietly
-from .weights import Checkpoint
+from .kits.torch_compat import import_quietly
+from .kits.weights import Checkpoint
 
 Quality = int | float | str
 ENTRY_POINT_GROUP = "codecbench.codecs"
@@ -123,8 +123,9 @@ def _load_entry_point(point):
     try:
         return point.load()
     except Exception as error:
-        raise CodecError(f"cannot load codec entry point {point.name} ({point.value}): {type(error).__name__}: "
-                         f"{error}") from error  # fmt: skip
+        raise CodecError(
+            f"cannot load codec entry point {point.name} ({point.value}): {type(error).__name__}: {error}"
+        ) from error
 
 
 def _codecs_of(obj, source: str) -> list[Codec]:

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pytest_codecbench import images, process, weights
-from pytest_codecbench.torch_compat import import_quietly
+from pytest_codecbench import images
+from pytest_codecbench.kits import weights
+from pytest_codecbench.kits.torch_compat import import_quietly
+from pytest_codecbench.plugin import process
 
 # pytester's in-process runs forget modules first imported inside them, and torch
 # cannot be imported twice in one process: import what the codecs and metrics need up front.

@@ -8,7 +8,7 @@ pytest_plugins = ["pytester"]
 USES_THE_INTERNALS = """
 import pytest
 
-from pytest_codecbench import bench
+from pytest_codecbench.measure import bench
 
 
 def test_a_record_round_trips_through_codecbench_route(benchmark, request):

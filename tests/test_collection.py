@@ -90,16 +90,20 @@ def test_ini_settings_and_globs(project):
         (["--max-images", "0"], "--max-images '0': expected a positive integer"),
         (["--qualities=jpeg="], "--qualities 'jpeg=': no quality given for 'jpeg'"),
         (["--qualities=", "--codecs=jpeg"], "--qualities '': no quality given"),
-        (["--codecs=jpeg", "--qualities=50.5"], "no quality '50.5'; valid: 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95 "
-                                                "(or any integer from 0 to 100)"),
+        (
+            ["--codecs=jpeg", "--qualities=50.5"],
+            "no quality '50.5'; valid: 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95 (or any integer from 0 to 100)",
+        ),
         (["--metrics=,"], "--metrics ',': no metric named; valid: psnr"),
         (["--codecs=,"], "--codecs ',': no codec named"),
-        (["-o", "codecbench_timeout=soon"], "codecbench_timeout (ini) 'soon': expected a time limit in seconds, 0 "
-                                            "for no limit"),
+        (
+            ["-o", "codecbench_timeout=soon"],
+            "codecbench_timeout (ini) 'soon': expected a time limit in seconds, 0 for no limit",
+        ),
         (["-o", "codecbench_timeout=-1"], "codecbench_timeout (ini) '-1': expected a time limit in seconds"),
         (["--timeout=-1"], "--timeout -1: expected a time limit in seconds, 0 for no limit"),
     ],
-)  # fmt: skip
+)
 def test_bad_options_are_usage_errors_listing_valid_names(project, args, message):
     result = project.runpytest("--collect-only", *args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 from fvcore.nn import FlopCountAnalysis
 
 from conftest import REPO, embedded_photo, photo_like
-from pytest_codecbench import weights
 from pytest_codecbench.codec import load_codecs
-from pytest_codecbench.torch_codec import to_image
+from pytest_codecbench.kits import compressai_models, weights
+from pytest_codecbench.kits.torch_models import to_image, to_tensor
 
 ZOO = compressai.zoo.image
 ZOO_CODECS = {f"{architecture}-{metric}" for architecture in ZOO.model_urls for metric in ("mse", "ms-ssim")}
@@ -62,7 +62,7 @@ def zoo_codecs():
 
 def test_names_and_grids_follow_the_zoo(project, zoo_codecs):
     codecs, adapter = zoo_codecs
-    for architecture, (top, _) in adapter.ARCHITECTURES.items():
+    for architecture, (top, _) in compressai_models.ARCHITECTURES.items():
         for metric in ("mse", "ms-ssim"):
             assert sorted(ZOO.model_urls[architecture][metric]) == list(codecs[f"{architecture}-{metric}"].qualities)
             assert list(range(1, top + 1)) == sorted(ZOO.model_urls[architecture][metric])
@@ -87,16 +87,16 @@ def test_the_bytes_alone_decode_to_the_models_reconstruction(torch_home, monkeyp
     image = photo_like(45, 70, 1)  # neither side a multiple of 64: padded, then cropped back
     data = codec.encode(image, 2)
     decoded = codec.decode(bytes(data))
-    model = adapter._model(architecture, "mse", 2, "cpu")
-    crop = adapter._padding(70, 45)[1]
+    model = compressai_models.model(architecture, "mse", 2, "cpu")
+    crop = compressai_models.padding(70, 45)[1]
     with torch.no_grad():
         if architecture in adapter.AUTOREGRESSIVE:
             # forward() quantises y as round(y), the coder as round(y - mean) + mean with means
             # from the causal context: compare with the coder's own in-memory round trip.
-            coded = model.compress(adapter._padded(image, "cpu"))
+            coded = model.compress(compressai_models.padded(image, "cpu"))
             expected = model.decompress(coded["strings"], coded["shape"])["x_hat"]
         else:
-            expected = model(adapter._padded(image, "cpu"))["x_hat"]
+            expected = model(compressai_models.padded(image, "cpu"))["x_hat"]
     np.testing.assert_array_equal(decoded, to_image(F.pad(expected, crop)))
 
 
@@ -175,14 +175,20 @@ def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(p
     result.assert_outcomes(passed=8, skipped=8)
     assert "fixture was not used" not in result.stdout.str()  # a skipped item is not an unused benchmark
     cache = weights.hub_dir()
-    result.stdout.fnmatch_lines([
-        f"codecbench: rate–distortion items of 2 codecs skip unless their weights download into {cache} *",
-        f"codecbench: 8 skipped: weights missing in the torch.hub cache {cache} (`codecbench weights --download`)",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            f"codecbench: rate–distortion items of 2 codecs skip unless their weights download into {cache} *",
+            f"codecbench: 8 skipped: weights missing in the torch.hub cache {cache} (`codecbench weights --download`)",
+        ]
+    )
     for architecture, quality in [("bmshj2018-hyperprior", 1), ("mbt2018", 6)]:
         name = os.path.basename(ZOO.model_urls[architecture]["mse"][quality])
-        result.stdout.fnmatch_lines([f"*{architecture}-mse-q{quality}: weights missing: {name} is not in the "
-                                     f"torch.hub cache {cache}; downloading*"])  # fmt: skip
+        result.stdout.fnmatch_lines(
+            [
+                f"*{architecture}-mse-q{quality}: weights missing: {name} is not in the "
+                f"torch.hub cache {cache}; downloading*"
+            ]
+        )
     records = json.loads((project.path / "out.json").read_text())["benchmarks"]
     assert len(records) == 8 and all(r["name"].startswith("test_macs") for r in records)
     for record in records:
@@ -264,8 +270,12 @@ def test_a_checkpoint_that_would_run_code_is_never_unpickled(project, torch_home
         "--codecs=bmshj2018-factorized-mse", "--qualities=1", "--max-images=1", "-k", "test_rd", "-rs"
     )
     result.assert_outcomes(skipped=1)
-    result.stdout.fnmatch_lines([f"*weights corrupt: {weights.hub_dir() / name} is corrupt or unsafe: "
-                                 "torch.load(weights_only=True)*refuses it (UnpicklingError: Unsupported global*"])
+    result.stdout.fnmatch_lines(
+        [
+            f"*weights corrupt: {weights.hub_dir() / name} is corrupt or unsafe: "
+            "torch.load(weights_only=True)*refuses it (UnpicklingError: Unsupported global*"
+        ]
+    )
     assert not marker.exists()
 
 
@@ -273,7 +283,7 @@ def test_a_checkpoint_that_would_run_code_is_never_unpickled(project, torch_home
 def test_compressai_piq_and_diffusers_import_after_the_torchvision_fix():
     # A fresh interpreter, as a user's: on a CPU-only torch, `import torchvision` alone fails here.
     script = (
-        "from pytest_codecbench.torch_compat import import_torchvision\n"
+        "from pytest_codecbench import import_torchvision\n"
         "import_torchvision()\n"
         "import compressai.zoo, piq\n"
         "from diffusers import VQModel\n"
@@ -294,6 +304,6 @@ def test_the_payload_is_what_compressais_own_evaluation_codes(torch_home, monkey
     generate(monkeypatch, "mbt2018-mean", "mse", 3)
     image = embedded_photo("coffee")[:200, :300]
     data = codecs["mbt2018-mean-mse"].encode(image, 3)
-    theirs = inference(adapter._model("mbt2018-mean", "mse", 3, "cpu"), adapter.to_tensor(image, "cpu")[0])
+    theirs = inference(compressai_models.model("mbt2018-mean", "mse", 3, "cpu"), to_tensor(image, "cpu")[0])
     payload = len(data) - adapter.HEADER.size - adapter.LENGTH.size  # our header: 9 bytes and one length
     assert payload * 8 / (200 * 300) == theirs["bpp"]

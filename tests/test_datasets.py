@@ -69,8 +69,21 @@ def kodak_copy(monkeypatch, tmp_path):
 
 
 def test_kodak_sweep_from_an_existing_copy(project, kodak_copy):
-    result = project.runpytest("--dataset", "kodak", f"--kodak-dir={kodak_copy}", "--max-images", "2", "--crop",
-                               "32", "--metrics=psnr,ssim", "--codecs", "jxl", "--qualities", "90", "-v")  # fmt: skip
+    result = project.runpytest(
+        "--dataset",
+        "kodak",
+        f"--kodak-dir={kodak_copy}",
+        "--max-images",
+        "2",
+        "--crop",
+        "32",
+        "--metrics=psnr,ssim",
+        "--codecs",
+        "jxl",
+        "--qualities",
+        "90",
+        "-v",
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*test_rd?jxl-q90-kodim01? PASSED*", "*test_rd?jxl-q90-kodim02? PASSED*"])
 

@@ -18,26 +18,47 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 
 from conftest import REPO, embedded_photo, photo_like
-from pytest_codecbench import adaptive, weights
 from pytest_codecbench.codec import load_codecs
-from pytest_codecbench.complexity import HANDLES
-from pytest_codecbench.torch_codec import to_image
+from pytest_codecbench.kits import adaptive, weights
+from pytest_codecbench.kits.complexity import HANDLES
+from pytest_codecbench.kits.torch_models import to_image
 
 NAMES = ["ldm-sr-vq", "ithq-vq", "kandinsky21-movq", "stable-cascade-paella"]
 LEVELS = ["DownEncoderBlock2D"] * 3
 # Tiny models with their published counterparts' classes, block types and downsampling (4, 8, 8, 4)
 TINY = {
-    "ldm-sr-vq": dict(block_out_channels=[16, 16, 32], down_block_types=LEVELS, up_block_types=["UpDecoderBlock2D"] * 3,
-                      latent_channels=3, layers_per_block=1, norm_num_groups=8, num_vq_embeddings=64),
-    "ithq-vq": dict(block_out_channels=[16, 16, 32, 32], down_block_types=[*LEVELS, "AttnDownEncoderBlock2D"],
-                    up_block_types=["AttnUpDecoderBlock2D"] + ["UpDecoderBlock2D"] * 3, latent_channels=8,
-                    vq_embed_dim=4, layers_per_block=1, norm_num_groups=8, num_vq_embeddings=32),
-    "kandinsky21-movq": dict(block_out_channels=[32] * 4, down_block_types=[*LEVELS, "AttnDownEncoderBlock2D"],
-                             up_block_types=["AttnUpDecoderBlock2D"] + ["UpDecoderBlock2D"] * 3, latent_channels=4,
-                             vq_embed_dim=4, norm_type="spatial", layers_per_block=1, norm_num_groups=8,
-                             num_vq_embeddings=128),
+    "ldm-sr-vq": dict(
+        block_out_channels=[16, 16, 32],
+        down_block_types=LEVELS,
+        up_block_types=["UpDecoderBlock2D"] * 3,
+        latent_channels=3,
+        layers_per_block=1,
+        norm_num_groups=8,
+        num_vq_embeddings=64,
+    ),
+    "ithq-vq": dict(
+        block_out_channels=[16, 16, 32, 32],
+        down_block_types=[*LEVELS, "AttnDownEncoderBlock2D"],
+        up_block_types=["AttnUpDecoderBlock2D"] + ["UpDecoderBlock2D"] * 3,
+        latent_channels=8,
+        vq_embed_dim=4,
+        layers_per_block=1,
+        norm_num_groups=8,
+        num_vq_embeddings=32,
+    ),
+    "kandinsky21-movq": dict(
+        block_out_channels=[32] * 4,
+        down_block_types=[*LEVELS, "AttnDownEncoderBlock2D"],
+        up_block_types=["AttnUpDecoderBlock2D"] + ["UpDecoderBlock2D"] * 3,
+        latent_channels=4,
+        vq_embed_dim=4,
+        norm_type="spatial",
+        layers_per_block=1,
+        norm_num_groups=8,
+        num_vq_embeddings=128,
+    ),
     "stable-cascade-paella": dict(levels=2, bottleneck_blocks=1, embed_dim=16, latent_channels=4, num_vq_embeddings=64),
-}  # fmt: skip
+}
 
 
 @pytest.fixture
@@ -73,8 +94,12 @@ def tiny(vq, hf_home):
 def test_the_published_configurations_are_the_models_named():
     codecs = load_codecs([REPO / "codecs"])
     adapter = sys.modules[codecs["ldm-sr-vq"].encode.func.__module__]
-    expected = {"ldm-sr-vq": (4, 8192), "ithq-vq": (8, 4096), "kandinsky21-movq": (8, 16384),
-                "stable-cascade-paella": (4, 8192)}  # fmt: skip
+    expected = {
+        "ldm-sr-vq": (4, 8192),
+        "ithq-vq": (8, 4096),
+        "kandinsky21-movq": (8, 16384),
+        "stable-cascade-paella": (4, 8192),
+    }
     for name, (unit, codebook) in expected.items():
         with torch.device("meta"):  # the architecture only
             net = adapter._classes()[adapter.MODELS[name].kind].from_config(adapter.MODELS[name].config)
@@ -130,7 +155,7 @@ def test_the_index_coder_round_trips_any_indices_and_never_spends_much_more_than
         np.testing.assert_array_equal(adaptive.decode(data, symbols.size, alphabet), symbols, err_msg=case)
         assert 8 * len(data) <= symbols.size * np.log2(alphabet) * 1.002 + 40, case
     # skewed indices cost far less than fixed length, and less than a static model with its table
-    from pytest_codecbench.transform_coding import ideal_bits, pack_table
+    from pytest_codecbench.kits.transform_coding import ideal_bits, pack_table
 
     alphabet, symbols = cases["skewed"]
     spent = 8 * len(adaptive.encode(symbols, alphabet))
@@ -146,8 +171,11 @@ def test_a_degenerate_codebook_is_refused_with_the_reason(vq, hf_home):
     with pytest.raises(adapter.DegenerateCodebook, match=r"all 128 entries are zero, .*Kandinsky 3's published MoVQ"):
         codecs["kandinsky21-movq"].encode(photo_like(32, 32, 0), 1.0)
     save_tiny(adapter, "ldm-sr-vq", codebook=0.25)
-    with pytest.raises(adapter.DegenerateCodebook, match=r"CompVis/ldm-super-resolution-4x-openimages .* all 64 "
-                       r"entries are the same vector"):  # fmt: skip
+    with pytest.raises(
+        adapter.DegenerateCodebook,
+        match=r"CompVis/ldm-super-resolution-4x-openimages .* all 64 "
+        r"entries are the same vector",
+    ):
         adapter.load("ldm-sr-vq", "cpu")
 
 
@@ -212,7 +240,7 @@ def test_the_attention_handle_counts_what_a_hand_count_gives():
 def test_counts_at_a_full_size_are_fvcores_there():
     codecs = load_codecs([REPO / "codecs"])
     adapter = sys.modules[codecs["ldm-sr-vq"].encode.func.__module__]
-    from pytest_codecbench import complexity
+    from pytest_codecbench.kits import complexity
 
     net = adapter.counting_model("stable-cascade-paella")  # a published configuration cheap enough to run
     with torch.no_grad():
@@ -242,8 +270,10 @@ def test_missing_present_and_corrupt_weights_name_repository_file_and_cache(vq, 
     out = capsys.readouterr().out.splitlines()
     assert out[1] == f"Hugging Face cache: {cache}"
     state = [line.split()[:2] for line in out if line.split()[0].rsplit("-r", 1)[0] in NAMES]
-    assert sorted(state) == sorted([[f"{name}-r1.0", "missing"] for name in NAMES for _ in "cw"
-                                    if name != "ithq-vq"] + [["ithq-vq-r1.0", "present"]] * 2)  # fmt: skip
+    assert sorted(state) == sorted(
+        [[f"{name}-r1.0", "missing"] for name in NAMES for _ in "cw" if name != "ithq-vq"]
+        + [["ithq-vq-r1.0", "present"]] * 2
+    )
 
 
 @pytest.fixture
@@ -324,19 +354,29 @@ def test_a_sweep_times_the_stages_and_skips_without_weights_naming_the_file(proj
     _, adapter = vq
     save_tiny(adapter, "ldm-sr-vq")
     project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
-    result = project.runpytest("--codecs=ldm-sr-vq,ithq-vq", "--qualities=1,0.35", "--benchmark-json=out.json",
-                               "-rs", "-n", "2")  # fmt: skip
+    result = project.runpytest(
+        "--codecs=ldm-sr-vq,ithq-vq", "--qualities=1,0.35", "--benchmark-json=out.json", "-rs", "-n", "2"
+    )
     result.assert_outcomes(passed=12, skipped=4)
     cache = hf_home / "hub"
-    result.stdout.fnmatch_lines([
-        f"*ithq-vq-r0.35: weights missing: vqvae/config.json of microsoft/vq-diffusion-ithq at revision "
-        f"3f796fb49ee559370dc638dea1d8116af131d993 is not in the Hugging Face cache {cache}*",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            f"*ithq-vq-r0.35: weights missing: vqvae/config.json of microsoft/vq-diffusion-ithq at revision "
+            f"3f796fb49ee559370dc638dea1d8116af131d993 is not in the Hugging Face cache {cache}*",
+        ]
+    )
     records = json.loads((project.path / "out.json").read_text())["benchmarks"]
     rd = [r["extra_info"] for r in records if r["name"].startswith("test_rd")]
     assert len(rd) == 4
-    stages = {"encode/resize", "encode/encoder", "encode/quantize", "encode/entropy-coding",
-              "decode/entropy-decoding", "decode/decoder", "decode/resize"}  # fmt: skip
+    stages = {
+        "encode/resize",
+        "encode/encoder",
+        "encode/quantize",
+        "encode/entropy-coding",
+        "decode/entropy-decoding",
+        "decode/decoder",
+        "decode/resize",
+    }
     for info in rd:
         assert stages <= set(info["timing"]), info["timing"].keys()
         assert info["bpp"] == 8 * info["bytes"] / (192 * 176)

@@ -9,8 +9,9 @@ import pytest
 from PIL import Image
 
 from conftest import photo_like
-from pytest_codecbench import memory, metrics
-from pytest_codecbench.records import RecordStore, RecordWarning
+from pytest_codecbench import metrics
+from pytest_codecbench.measure import memory
+from pytest_codecbench.measure.records import RecordStore, RecordWarning
 
 # Lossless codecs (PNG underneath) that misbehave at quality 2, and one that is not bit-exact.
 FAULTY = """
@@ -81,8 +82,20 @@ def test_hang_abort_exit_and_mismatch_under_xdist_leave_the_good_results_whole(f
     from pytest_codecbench.report import build
 
     # the limit only has to stop a 600 s sleep: generous, so that good items pass on a loaded machine
-    sweep = ["--codec-dir=mine", "--dataset=odd", "--codecs=hangs,aborts,exits,liar,png,jpeg", "--qualities=jpeg=50",
-             "--metrics=psnr", "-o", "codecbench_timeout=15", "-n", "2", "--records=records", "-p", "no:cacheprovider"]
+    sweep = [
+        "--codec-dir=mine",
+        "--dataset=odd",
+        "--codecs=hangs,aborts,exits,liar,png,jpeg",
+        "--qualities=jpeg=50",
+        "--metrics=psnr",
+        "-o",
+        "codecbench_timeout=15",
+        "-n",
+        "2",
+        "--records=records",
+        "-p",
+        "no:cacheprovider",
+    ]
     result = faulty.runpytest_subprocess(*sweep, "--benchmark-json=out.json")
     result.assert_outcomes(passed=10, failed=6, errors=2)
     measured, failed = outcome_names(faulty.path / "out.json")
@@ -169,8 +182,9 @@ def test_a_broken_adapter_is_listed_and_the_others_run(project):
     (project.path / "mine" / "needs_lib.py").write_text("import not_installed_codec_library\nCODECS = []\n")
     result = project.runpytest("--codec-dir=mine", "--codecs=png", "--collect-only")
     why = "ModuleNotFoundError: No module named 'not_installed_codec_library'"
-    result.stdout.fnmatch_lines([f"codecbench: codecs of mine/needs_lib.py unavailable: cannot load codec adapter "
-                                 f"mine/needs_lib.py: {why}"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [f"codecbench: codecs of mine/needs_lib.py unavailable: cannot load codec adapter mine/needs_lib.py: {why}"]
+    )
     assert result.ret == 0
     result = project.runpytest("--codec-dir=mine", "--codecs=needs_lib_codec", "--collect-only")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -183,8 +197,12 @@ def test_an_image_too_large_for_the_memory_fails_before_allocating(project, monk
     monkeypatch.setattr(memory, "available", lambda: 2 * 2**20)  # 2 MiB left
     result = project.runpytest("--codecs=png", "--benchmark-json=out.json")
     result.assert_outcomes(errors=2)
-    result.stdout.fnmatch_lines(["*codec 'png' at quality 6 on image imgs/img0.png: the image is 192×176 (0.0 MP): "
-                                 "metric 'ms-ssim' needs about 6 MiB, more than the 2 MiB available*"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "*codec 'png' at quality 6 on image imgs/img0.png: the image is 192×176 (0.0 MP): "
+            "metric 'ms-ssim' needs about 6 MiB, more than the 2 MiB available*"
+        ]
+    )
 
 
 def test_peak_memory_is_recorded(project):

@@ -12,8 +12,9 @@ from compressai.transforms.functional import rgb2ycbcr, ycbcr2rgb
 from skimage.metrics import peak_signal_noise_ratio
 
 from conftest import REPO, embedded_photo, photo_like
-from pytest_codecbench import ffmpeg, metrics, ycbcr
+from pytest_codecbench import metrics
 from pytest_codecbench.codec import load_codecs
+from pytest_codecbench.kits import ffmpeg, ycbcr
 
 NAMES = ["vvc", "vvc-faster", "hevc", "hevc-420", "av1", "av1-420", "av1-svt"]
 
@@ -73,11 +74,45 @@ def test_bpp_and_psnr_equal_ffmpeg_run_directly(anchors, name, tmp_path):
     (tmp_path / "in.yuv").write_bytes(b"".join(p.astype("<u2").tobytes() for p in planes))
     pixel_format = adapter.PIXEL_FORMATS[spec["chroma"]]
     exe = str(ffmpeg.executable())
-    subprocess.run([exe, "-v", "error", "-f", "rawvideo", "-pix_fmt", pixel_format, "-s", "128x96", "-i",
-                    str(tmp_path / "in.yuv"), "-frames:v", "1", *spec["arguments"](qualities[2]), "-f", spec["stream"],
-                    str(tmp_path / "out.bit")], check=True)  # fmt: skip
-    subprocess.run([exe, "-v", "error", "-f", spec["stream"], "-i", str(tmp_path / "out.bit"), "-f", "rawvideo",
-                    "-pix_fmt", "yuv444p10le", str(tmp_path / "out.yuv")], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            exe,
+            "-v",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pixel_format,
+            "-s",
+            "128x96",
+            "-i",
+            str(tmp_path / "in.yuv"),
+            "-frames:v",
+            "1",
+            *spec["arguments"](qualities[2]),
+            "-f",
+            spec["stream"],
+            str(tmp_path / "out.bit"),
+        ],
+        check=True,
+    )
+    subprocess.run(
+        [
+            exe,
+            "-v",
+            "error",
+            "-f",
+            spec["stream"],
+            "-i",
+            str(tmp_path / "out.bit"),
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "yuv444p10le",
+            str(tmp_path / "out.yuv"),
+        ],
+        check=True,
+    )
     stream = (tmp_path / "out.bit").read_bytes()
     data = codecs[name].encode(image, qualities[2])
     assert data[adapter.HEADER.size :] == stream and 8 * len(data) / (128 * 96) == 8 * (len(stream) + 4) / (128 * 96)
@@ -134,8 +169,9 @@ def test_psnr_ycbcr_equals_an_independent_computation():
 def test_a_sweep_of_the_anchors_records_stages_versions_and_the_anchor(project):
     from pytest_codecbench.report import build
 
-    result = project.runpytest("--codecs=hevc,vvc-faster,av1-svt", "--metrics=psnr,psnr-ycbcr",
-                               "--benchmark-json=out.json")  # fmt: skip
+    result = project.runpytest(
+        "--codecs=hevc,vvc-faster,av1-svt", "--metrics=psnr,psnr-ycbcr", "--benchmark-json=out.json"
+    )
     result.assert_outcomes(passed=(7 + 7 + 5) * 2)  # the QP grids of hevc and vvc-faster, the CRF grid of av1-svt
     report = json.loads((project.path / "out.json").read_text())
     stages = {"encode/to-yuv", "encode/ffmpeg", "decode/ffmpeg", "decode/to-rgb"}

@@ -14,8 +14,8 @@ from PIL import Image
 from conftest import photo_like
 from pytest_codecbench import images
 from pytest_codecbench.codec import load_codecs
+from pytest_codecbench.metrics.ssim import ms_ssim, ssim
 from pytest_codecbench.report import build
-from pytest_codecbench.ssim import ms_ssim, ssim
 
 # Codecs (JPEG at quality 50 underneath) that break the contract in one way each.
 HOSTILE = """

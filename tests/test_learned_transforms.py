@@ -17,9 +17,9 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 
 from conftest import REPO, embedded_photo
-from pytest_codecbench import weights
 from pytest_codecbench.codec import import_adapter, load_codecs
-from pytest_codecbench.torch_codec import to_image, to_tensor
+from pytest_codecbench.kits import compressai_models, weights
+from pytest_codecbench.kits.torch_models import to_image, to_tensor
 
 ZOO = compressai.zoo.image
 ARCHITECTURES = ["bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean"]
@@ -49,10 +49,9 @@ def zoo_weights(tmp_path, monkeypatch):
         scratch.rename(folder / name)
         monkeypatch.setitem(ZOO.model_urls[architecture]["mse"], 2, "http://127.0.0.1:9/" + name)
     codecs = load_codecs([REPO / "codecs"])
-    zoo = codecs["mbt2018-mse"].encode.func.__globals__
-    zoo["_model"].cache_clear()
+    compressai_models.model.cache_clear()
     yield codecs
-    zoo["_model"].cache_clear()
+    compressai_models.model.cache_clear()
 
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
@@ -135,9 +134,12 @@ def test_mcucoder_without_its_checkpoint_names_the_record_and_a_damaged_file_is_
     checkpoint, cache = module.CHECKPOINT, module.CHECKPOINT.cache_folder
     served = checkpoint.download_url
     monkeypatch.setenv("CODECBENCH_ZENODO_URL", "http://127.0.0.1:9")
-    with pytest.raises(weights.WeightsUnavailable, match=rf"the MS-SSIM checkpoint of Zenodo record 14988203 is not "
-                       rf"in the codecbench cache {cache} .*downloading http://127.0.0.1:9/api/records/14988203 "
-                       "failed"):  # fmt: skip
+    with pytest.raises(
+        weights.WeightsUnavailable,
+        match=rf"the MS-SSIM checkpoint of Zenodo record 14988203 is not "
+        rf"in the codecbench cache {cache} .*downloading http://127.0.0.1:9/api/records/14988203 "
+        "failed",
+    ):
         checkpoint.ensure()
     monkeypatch.setattr(weights, "_failed", {})
     monkeypatch.setenv("CODECBENCH_ZENODO_URL", served.removesuffix("/api/records/14988203"))

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from conftest import embedded_photo
-from pytest_codecbench import metrics, perceptual
+from pytest_codecbench import metrics
+from pytest_codecbench.metrics import perceptual
 
 
 def photo_pair(name: str, quality: int, size: int = 256):

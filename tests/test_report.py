@@ -25,9 +25,20 @@ GRID = "jpeg=15,30,50,70,90 jxl=15,30,50,70,90 webp=15,30,50,70,90"
 def sweep(folder, *args):
     """A real sweep through pytest, as a user runs it; returns the JSON path."""
     out = folder / "run.json"
-    command = [sys.executable, "-m", "pytest", "benchmarks/test_rd.py", "-q", "-p", "no:cacheprovider",
-               "--benchmark-min-rounds=1", "--benchmark-max-time=0", f"--benchmark-json={out}",
-               f"--records={folder / 'records'}", *args]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "benchmarks/test_rd.py",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-min-rounds=1",
+        "--benchmark-max-time=0",
+        f"--benchmark-json={out}",
+        f"--records={folder / 'records'}",
+        *args,
+    ]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     return out
 
@@ -120,8 +131,11 @@ def test_shards_merge_into_the_report_of_the_whole_run(run, tmp_path):
 def test_duplicates_are_reported_once_with_a_warning(run, tmp_path, capsys):
     (group,), _ = merge([run, run])
     (line,) = capsys.readouterr().err.splitlines()  # one line on stderr, not a Python warning with a source path
-    assert re.fullmatch(r"codecbench report: .*run.json: \d+ items were already in an earlier file; the records "
-                        r"of .*run.json are kept", line)
+    assert re.fullmatch(
+        r"codecbench report: .*run.json: \d+ items were already in an earlier file; the records "
+        r"of .*run.json are kept",
+        line,
+    )
     assert len(group.items) == len(json.loads(run.read_text())["benchmarks"])
 
 
@@ -182,8 +196,16 @@ def test_malformed_reports_and_items_are_named_and_the_rest_is_reported(run, tmp
     items["benchmarks"][1]["extra_info"]["metrics"] = None
     items["benchmarks"][2]["extra_info"]["bpp"] = "abc"
     first = [b["name"] for b in items["benchmarks"][:3]]
-    status = main(["report", str(tmp_path / "folder.json"), *map(str, broken.values()),
-                   str(_write(tmp_path / "items.json", items)), "-o", str(tmp_path / "out")])  # fmt: skip
+    status = main(
+        [
+            "report",
+            str(tmp_path / "folder.json"),
+            *map(str, broken.values()),
+            str(_write(tmp_path / "items.json", items)),
+            "-o",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 1
     assert f"{tmp_path / 'folder.json'}: a folder, not a JSON file" in err
@@ -232,8 +254,15 @@ def _write(path, data):
 
 @pytest.mark.slow
 def test_known_orderings_hold_on_photographs(tmp_path):
-    run = sweep(tmp_path, "--dataset=default", "--max-images=3", "--crop=256",
-                "--codecs=jpeg,jxl,avif-s10", "--qualities=20,40,60,80", "--metrics=psnr,ms-ssim")  # fmt: skip
+    run = sweep(
+        tmp_path,
+        "--dataset=default",
+        "--max-images=3",
+        "--crop=256",
+        "--codecs=jpeg,jxl,avif-s10",
+        "--qualities=20,40,60,80",
+        "--metrics=psnr,ms-ssim",
+    )
     (group,), _ = merge([run])
     bd = {row["codec"]: row for row in bd_rows(group, "jpeg")}
     for codec in ("jxl", "avif-s10"):
@@ -251,9 +280,17 @@ def browser():
     webdriver = pytest.importorskip("selenium.webdriver")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 "--window-size=1400,1000"):  # fmt: skip
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)

@@ -8,8 +8,9 @@ import torch
 from PIL import Image
 
 from conftest import embedded_photo, photo_like
-from pytest_codecbench import metrics, perceptual, ssim
-from pytest_codecbench.torch_compat import import_torchvision
+from pytest_codecbench import metrics
+from pytest_codecbench.kits.torch_compat import import_torchvision
+from pytest_codecbench.metrics import perceptual, ssim
 
 import_torchvision()
 import piq  # noqa: E402

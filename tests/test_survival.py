@@ -93,9 +93,13 @@ def test_kill_9_midway_then_resume_measures_only_the_rest(sweep_project):
     project = sweep_project
     sweep = ["--codecs=jpeg,slowzlib", "--qualities=jpeg=30,70", "-n", "2"]
     records = project.path / "records"
-    running = subprocess.Popen(command(project, *sweep, f"--records={records}", "--benchmark-json=killed.json"),
-                               cwd=project.path, start_new_session=True, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)  # fmt: skip
+    running = subprocess.Popen(
+        command(project, *sweep, f"--records={records}", "--benchmark-json=killed.json"),
+        cwd=project.path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     total = 2 * 2 + 8 * 2
     deadline = time.monotonic() + 120
     while records_in(records) < total // 2 and time.monotonic() < deadline and running.poll() is None:
@@ -106,16 +110,23 @@ def test_kill_9_midway_then_resume_measures_only_the_rest(sweep_project):
     done = records_in(records)
     assert total // 2 <= done < total and not (project.path / "killed.json").exists()
 
-    resumed = subprocess.run(command(project, *sweep, f"--records={records}", "--resume", "-rs",
-                                     "--benchmark-json=resumed.json"), cwd=project.path, capture_output=True,
-                             text=True)  # fmt: skip
+    resumed = subprocess.run(
+        command(project, *sweep, f"--records={records}", "--resume", "-rs", "--benchmark-json=resumed.json"),
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
     assert resumed.returncode == 0, resumed.stdout
     assert f"{total - done} passed, {done} skipped" in resumed.stdout  # measured only what was missing
     assert "resumed: measured by an earlier run, record " in resumed.stdout
     assert "fixture was not used" not in resumed.stdout
 
-    whole = subprocess.run(command(project, *sweep, "--records=none", "--benchmark-json=whole.json"),
-                           cwd=project.path, capture_output=True, text=True)  # fmt: skip
+    whole = subprocess.run(
+        command(project, *sweep, "--records=none", "--benchmark-json=whole.json"),
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+    )
     assert whole.returncode == 0, whole.stdout
     assert items(project.path / "resumed.json") == items(project.path / "whole.json")
     assert len(items(project.path / "whole.json")) == total
@@ -170,8 +181,9 @@ def _socket_server() -> tuple[subprocess.Popen, int]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     script = Path(execnet.__file__).parent / "script" / "socketserver.py"
-    server = subprocess.Popen([sys.executable, str(script), f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, str(script), f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(100):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -185,25 +197,41 @@ def test_remote_gateways_on_127_0_0_1_give_the_single_machine_results(sweep_proj
     project = sweep_project
     # Remote workers get the project by rsync into their own folder; paths on the command
     # line are given absolute (xdist maps them into the synced copy), the images too.
-    sweep = [f"--dataset={project.path / 'imgs'}", "--codecs=jpeg,slowzlib", "--qualities=jpeg=30,70 slowzlib=1",
-             "--records=none"]  # fmt: skip
+    sweep = [
+        f"--dataset={project.path / 'imgs'}",
+        "--codecs=jpeg,slowzlib",
+        "--qualities=jpeg=30,70 slowzlib=1",
+        "--records=none",
+    ]
     servers = [_socket_server() for _ in range(2)]
     try:
         gateways = []
         for index, (_, port) in enumerate(servers):
             (tmp_path / f"host{index}").mkdir()
             gateways += ["--tx", f"socket=127.0.0.1:{port}//chdir={tmp_path / f'host{index}'}"]
-        run = [sys.executable, "-m", "pytest", str(project.path / "test_rd.py"), "-q", "-p", "no:cacheprovider",
-               *sweep, "-d", *gateways, f"--rsyncdir={project.path}",
-               f"--benchmark-json={project.path / 'gateways.json'}"]  # fmt: skip
+        run = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(project.path / "test_rd.py"),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *sweep,
+            "-d",
+            *gateways,
+            f"--rsyncdir={project.path}",
+            f"--benchmark-json={project.path / 'gateways.json'}",
+        ]
         remote = subprocess.run(run, cwd=project.path, capture_output=True, text=True, timeout=300)
     finally:
         for server, _ in servers:
             server.kill()
     assert remote.returncode == 0, remote.stdout + remote.stderr
     assert (tmp_path / "host0" / project.path.name / "test_rd.py").exists()  # it ran from the synced copy
-    local = subprocess.run(command(project, *sweep, "--benchmark-json=local.json"), cwd=project.path,
-                           capture_output=True, text=True)  # fmt: skip
+    local = subprocess.run(
+        command(project, *sweep, "--benchmark-json=local.json"), cwd=project.path, capture_output=True, text=True
+    )
     assert local.returncode == 0, local.stdout
     remote_items, local_items = items(project.path / "gateways.json"), items(project.path / "local.json")
     assert len(local_items) == 6

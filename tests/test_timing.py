@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from pytest_codecbench import measure
+from pytest_codecbench.kits.torch_models import split_stage
+from pytest_codecbench.measure import item as measure
+from pytest_codecbench.measure.timing import StageTimer, median_interval, precise_enough, stage
 from pytest_codecbench.report import build
-from pytest_codecbench.timing import StageTimer, median_interval, precise_enough, stage
-from pytest_codecbench.torch_codec import split_stage
 
 
 def test_nested_stages_are_timed_per_run():
@@ -130,7 +130,7 @@ class Clock:
 STEADY_AND_NOISY = """
 import numpy as np
 
-from pytest_codecbench import measure
+from pytest_codecbench.measure import item as measure
 from pytest_codecbench.codec import Codec
 
 noise = np.random.default_rng(0)

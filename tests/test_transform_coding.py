@@ -11,9 +11,7 @@ from PIL import Image
 
 from conftest import REPO, photo_like
 from pytest_codecbench.codec import import_adapter, no_weights
-from pytest_codecbench.metrics import _psnr
-from pytest_codecbench.report import build
-from pytest_codecbench.transform_coding import (
+from pytest_codecbench.kits.transform_coding import (
     Categorical,
     EntropyCoder,
     Gaussian,
@@ -22,6 +20,8 @@ from pytest_codecbench.transform_coding import (
     ideal_bits,
     pack_table,
 )
+from pytest_codecbench.metrics import _psnr
+from pytest_codecbench.report import build
 
 MATRIX = import_adapter(REPO / "codecs" / "matrix.py")
 CODERS = {coder.name: coder for coder in MATRIX.CODERS}
@@ -68,8 +68,10 @@ def test_coders_agree_and_the_arithmetic_coders_come_close_to_the_ideal():
     assert sizes["huffman"] >= ideal + tables  # a whole number of bits per symbol, at least
     # every coder gives back the same symbols
     for coder in CODERS.values():
-        assert all(np.array_equal(a, b) for a, b in zip(coder.decode(coder.encode(planes), [p.shape for p in planes]),
-                                                          planes, strict=True))  # fmt: skip
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(coder.decode(coder.encode(planes), [p.shape for p in planes]), planes, strict=True)
+        )
 
 
 def laplace(scale: float):
@@ -147,8 +149,9 @@ def test_a_coder_that_loses_symbols_fails_the_item():
 
 @pytest.mark.slow
 def test_the_matrix_in_a_sweep(project):
-    result = project.runpytest("--codecs=dct8+*,cdf97+ans", "--qualities=30,70", "--max-images=1",
-                               "--metrics=psnr", "--benchmark-json=o.json")  # fmt: skip
+    result = project.runpytest(
+        "--codecs=dct8+*,cdf97+ans", "--qualities=30,70", "--max-images=1", "--metrics=psnr", "--benchmark-json=o.json"
+    )
     result.assert_outcomes(passed=2 * (len(CODERS) + 1))
     records = {
         b["params"]["codec"]: b["extra_info"] for b in json.loads((project.path / "o.json").read_text())["benchmarks"]

@@ -7,8 +7,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench import adaptive
-from pytest_codecbench.transform_coding import EntropyCoder, read_varints, unzigzag, varints, zigzag
+from pytest_codecbench import EntropyCoder, adaptive, read_varints, unzigzag, varints, zigzag
 
 
 def encode(planes: list[np.ndarray]) -> bytes:

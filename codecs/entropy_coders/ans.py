@@ -18,7 +18,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench.transform_coding import (
+from pytest_codecbench import (
     Categorical,
     EntropyCoder,
     model_groups,
@@ -164,8 +164,14 @@ def _coder(kind: str, description: str) -> EntropyCoder:
 
 
 CODERS = [
-    _coder("ans", "constriction ANS: the transform's model where it gives one, else a static categorical model "
-                  "per plane in the stream (l3ic-style)"),
-    _coder("range", "constriction range coder: the transform's model where it gives one, else a static "
-                    "categorical model per plane in the stream"),
-]  # fmt: skip
+    _coder(
+        "ans",
+        "constriction ANS: the transform's model where it gives one, else a static categorical model "
+        "per plane in the stream (l3ic-style)",
+    ),
+    _coder(
+        "range",
+        "constriction range coder: the transform's model where it gives one, else a static "
+        "categorical model per plane in the stream",
+    ),
+]

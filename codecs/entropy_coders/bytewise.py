@@ -7,7 +7,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench.transform_coding import EntropyCoder
+from pytest_codecbench import EntropyCoder
 
 WIDTHS = (np.dtype("<i1"), np.dtype("<i2"), np.dtype("<i4"))
 
@@ -46,8 +46,19 @@ def _zstd_decode(data, shapes):
 
 
 CODERS = [
-    EntropyCoder("zstd", _zstd_encode, _zstd_decode, "zstandard level 19 on the raw integers",
-                 lambda: {"zstandard": version("zstandard")}, ("zstandard",)),
-    EntropyCoder("lzma", lambda p: lzma.compress(_pack(p), preset=9), lambda d, s: _unpack(lzma.decompress(d), s),
-                 "LZMA preset 9 on the raw integers", lambda: {"lzma": f"Python {platform.python_version()}"}),
-]  # fmt: skip
+    EntropyCoder(
+        "zstd",
+        _zstd_encode,
+        _zstd_decode,
+        "zstandard level 19 on the raw integers",
+        lambda: {"zstandard": version("zstandard")},
+        ("zstandard",),
+    ),
+    EntropyCoder(
+        "lzma",
+        lambda p: lzma.compress(_pack(p), preset=9),
+        lambda d, s: _unpack(lzma.decompress(d), s),
+        "LZMA preset 9 on the raw integers",
+        lambda: {"lzma": f"Python {platform.python_version()}"},
+    ),
+]

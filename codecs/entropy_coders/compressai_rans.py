@@ -16,11 +16,11 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench.torch_compat import import_torchvision
-from pytest_codecbench.transform_coding import (
+from pytest_codecbench import (
     Categorical,
     EntropyCoder,
     Gaussian,
+    import_torchvision,
     model_groups,
     pack_table,
     read_varints,
@@ -35,7 +35,7 @@ MAX_TABLE = (1 << 16) - 2
 
 @cache
 def _gaussian():
-    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.torch_compat
+    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.kits.torch_compat
     from compressai.entropy_models import GaussianConditional
     from compressai.models.google import get_scale_table
 
@@ -49,8 +49,10 @@ def _cdf(pmf: np.ndarray) -> list[int]:
     from compressai.entropy_models.entropy_models import pmf_to_quantized_cdf
 
     if pmf.size > MAX_TABLE:
-        raise ValueError(f"CompressAI's rANS tables hold at most {MAX_TABLE} symbols (16-bit frequencies, and its "
-                         f"escape); a plane spans {pmf.size} values")  # fmt: skip
+        raise ValueError(
+            f"CompressAI's rANS tables hold at most {MAX_TABLE} symbols (16-bit frequencies, and its "
+            f"escape); a plane spans {pmf.size} values"
+        )
 
     probabilities = torch.from_numpy(np.append(pmf / pmf.sum(), 1e-9))  # the last entry: CompressAI's escape
     return pmf_to_quantized_cdf(probabilities, 16).tolist()

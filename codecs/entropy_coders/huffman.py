@@ -6,7 +6,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from pytest_codecbench.transform_coding import EntropyCoder, pack_table, read_varints, unpack_table, varints
+from pytest_codecbench import EntropyCoder, pack_table, read_varints, unpack_table, varints
 
 
 def _codec(low: int, counts: np.ndarray):
@@ -42,6 +42,12 @@ def decode(data: bytes, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
 
 
 CODERS = [
-    EntropyCoder("huffman", encode, decode, "Huffman (dahuffman), a static code per plane from counts in the stream",
-                 lambda: {"dahuffman": version("dahuffman")}, ("dahuffman",)),
-]  # fmt: skip
+    EntropyCoder(
+        "huffman",
+        encode,
+        decode,
+        "Huffman (dahuffman), a static code per plane from counts in the stream",
+        lambda: {"dahuffman": version("dahuffman")},
+        ("dahuffman",),
+    ),
+]

@@ -8,7 +8,7 @@ from importlib.metadata import version
 import numpy as np
 from PIL import Image
 
-from pytest_codecbench.transform_coding import EntropyCoder, read_varints, unzigzag, varints, zigzag
+from pytest_codecbench import EntropyCoder, read_varints, unzigzag, varints, zigzag
 
 
 def encode(planes: list[np.ndarray]) -> bytes:
@@ -48,6 +48,12 @@ def decode(data: bytes, shapes: list[tuple[int, ...]]) -> list[np.ndarray]:
 
 
 CODERS = [
-    EntropyCoder("jpegls", encode, decode, "JPEG-LS (CharLS) lossless on each plane",
-                 lambda: {"pillow-jpls": version("pillow-jpls")}, ("pillow_jpls",)),
-]  # fmt: skip
+    EntropyCoder(
+        "jpegls",
+        encode,
+        decode,
+        "JPEG-LS (CharLS) lossless on each plane",
+        lambda: {"pillow-jpls": version("pillow-jpls")},
+        ("pillow_jpls",),
+    ),
+]

@@ -10,32 +10,28 @@ coders code the same symbols under the same models.
 
 The autoregressive models (mbt2018, cheng2020) decode y position by position from a context model,
 which no per-plane model expresses: they are left out. Padding, symbols and reconstructions are
-the zoo codecs' own (codecs/compressai_zoo.py, whose model loading and weights these use); the
+the zoo codecs' own (codecs/compressai_zoo.py; model loading and weights from the compressai_models kit); the
 MS-SSIM models would be one more entry each. Header: quality (uint8), height, width (uint16 each).
 """
 
 import struct
 from functools import lru_cache, partial
-from pathlib import Path
 
 import numpy as np
 
-from pytest_codecbench.codec import import_adapter
-from pytest_codecbench.torch_codec import device, to_image
-from pytest_codecbench.transform_coding import Categorical, Gaussian, Transform
+from pytest_codecbench import Categorical, Gaussian, Transform, compressai_models, device, to_image
 
-zoo = import_adapter(Path(__file__).parents[1] / "compressai_zoo.py")
 ARCHITECTURES = ("bmshj2018-factorized", "bmshj2018-hyperprior", "mbt2018-mean")
 HEADER = struct.Struct(">BHH")
 
 
 def _net(architecture: str, quality: int):
-    return zoo._model(architecture, "mse", quality, device())
+    return compressai_models.model(architecture, "mse", quality, device())
 
 
 def _channels(architecture: str, quality: int) -> tuple[int, int]:
     """(z channels, y channels); no z for the factorized prior."""
-    n, m = zoo._zoo().image.cfgs[architecture][quality]
+    n, m = compressai_models.zoo().image.cfgs[architecture][quality]
     return (0, m) if architecture == "bmshj2018-factorized" else (n, m)
 
 
@@ -53,7 +49,7 @@ def analysis(architecture: str, image, quality: int):
     net = _net(architecture, quality)
     height, width = image.shape[:2]
     with torch.no_grad():
-        y = net.g_a(zoo._padded(image, device()))
+        y = net.g_a(compressai_models.padded(image, device()))
         bottleneck = net.entropy_bottleneck
         if architecture == "bmshj2018-factorized":
             return HEADER.pack(quality, height, width), _planes(bottleneck.quantize(y, "symbols", _medians(net)))
@@ -109,7 +105,7 @@ def models(architecture: str, header: bytes, decoded: list[np.ndarray]):
 
 def shapes(architecture: str, header: bytes) -> list[tuple[int, int]]:
     quality, height, width = HEADER.unpack(header)
-    pad = zoo._padding(height, width)[0]
+    pad = compressai_models.padding(height, width)[0]
     padded_height, padded_width = height + pad[2] + pad[3], width + pad[0] + pad[1]
     z_channels, y_channels = _channels(architecture, quality)
     return [(padded_height // 64, padded_width // 64)] * z_channels + [
@@ -133,11 +129,11 @@ def synthesis(architecture: str, header: bytes, planes: list[np.ndarray]):
             _, means = _hyper(architecture, quality, np.stack(z).tobytes(), z[0].shape)
             y_hat = y_hat + torch.from_numpy(means).to(device())
         x_hat = net.g_s(y_hat).clamp_(0, 1)
-    return to_image(F.pad(x_hat, zoo._padding(height, width)[1]))
+    return to_image(F.pad(x_hat, compressai_models.padding(height, width)[1]))
 
 
 def _transform(architecture: str) -> Transform:
-    top, about = zoo.ARCHITECTURES[architecture]
+    top, about = compressai_models.ARCHITECTURES[architecture]
     return Transform(
         name=f"{architecture}-mse",
         analysis=partial(analysis, architecture),
@@ -148,8 +144,8 @@ def _transform(architecture: str) -> Transform:
         integer=True,
         description=f"CompressAI zoo: {about}, trained for MSE: its quantised latents, a plane per channel",
         requires=("torchvision", "compressai"),
-        weights=partial(zoo.weights, architecture, "mse"),
-        versions=zoo.versions,
+        weights=partial(compressai_models.weights, architecture, "mse"),
+        versions=compressai_models.versions,
         models=partial(models, architecture),
     )
 

@@ -3,6 +3,6 @@ codebook indices, so every entropy coder can be set against the adaptive one tho
 
 from pathlib import Path
 
-from pytest_codecbench.codec import import_adapter
+from pytest_codecbench import import_adapter
 
 TRANSFORMS = import_adapter(Path(__file__).parents[1] / "diffusers_vq.py").TRANSFORMS

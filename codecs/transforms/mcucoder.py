@@ -23,11 +23,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pytest_codecbench import complexity
-from pytest_codecbench.torch_codec import device, to_image, to_tensor
-from pytest_codecbench.torch_compat import import_torchvision
-from pytest_codecbench.transform_coding import Transform
-from pytest_codecbench.weights import ZenodoFile
+from pytest_codecbench import Transform, ZenodoFile, complexity, device, import_torchvision, to_image, to_tensor
 
 CHANNELS, WIDTH, UNIT = 12, 196, 8  # latent channels, the decoder's default width, the downsampling
 HEADER = struct.Struct(">HHB")
@@ -41,7 +37,7 @@ CHECKPOINT = ZenodoFile(
 
 def architecture(width: int = WIDTH):
     """The model's modules under the checkpoint's names, randomly initialised; ``width``: the decoder's N."""
-    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.torch_compat
+    import_torchvision()  # compressai imports torchvision; see pytest_codecbench.kits.torch_compat
     from compressai.layers import AttentionBlock, conv1x1, conv3x3
     from compressai.models.utils import deconv
     from torch import nn
@@ -169,9 +165,14 @@ def _count(height: int, width: int) -> dict:
 
     padded = [-(-side // UNIT) * UNIT for side in (height, width)]
     with torch.no_grad():
-        return complexity.count_at_size(architecture().eval(), lambda h, w: (torch.zeros(1, 3, h, w),),
-                                        {"encoder": ("encoder",), "decoder": ("decoder",)}, *padded, UNIT,
-                                        height * width)  # fmt: skip
+        return complexity.count_at_size(
+            architecture().eval(),
+            lambda h, w: (torch.zeros(1, 3, h, w),),
+            {"encoder": ("encoder",), "decoder": ("decoder",)},
+            *padded,
+            UNIT,
+            height * width,
+        )
 
 
 def versions() -> dict[str, str]:

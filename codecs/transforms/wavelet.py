@@ -10,8 +10,7 @@ from functools import cache
 
 import numpy as np
 
-from pytest_codecbench import ycbcr
-from pytest_codecbench.transform_coding import Transform
+from pytest_codecbench import Transform, ycbcr
 
 HEADER = struct.Struct(">HHB")
 WAVELET, MODE, MAX_LEVELS = "bior4.4", "periodization", 5
@@ -73,8 +72,16 @@ def synthesis(header: bytes, planes: list[np.ndarray]) -> np.ndarray:
 
 
 TRANSFORMS = [
-    Transform("cdf97", analysis, synthesis, shapes, qualities=(20, 35, 50, 65, 80, 95), default_coder="ans",
-              quality_range=(1, 100), integer=True,
-              description="CDF 9/7 wavelet (PyWavelets bior4.4), 5 levels, dead-zone quantiser, Y'CbCr",
-              requires=("pywt",)),
-]  # fmt: skip
+    Transform(
+        "cdf97",
+        analysis,
+        synthesis,
+        shapes,
+        qualities=(20, 35, 50, 65, 80, 95),
+        default_coder="ans",
+        quality_range=(1, 100),
+        integer=True,
+        description="CDF 9/7 wavelet (PyWavelets bior4.4), 5 levels, dead-zone quantiser, Y'CbCr",
+        requires=("pywt",),
+    ),
+]

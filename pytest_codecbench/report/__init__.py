@@ -42,8 +42,11 @@ def pick_anchor(requested: list[str], candidates: list[str], group: str) -> str 
         return None
     fallback = "jpeg" if "jpeg" in candidates else candidates[0]
     asked = ", ".join(map(repr, requested))
-    print(f"codecbench report: {group}: anchor {asked} has no lossy curve here; BD-rate against {fallback!r} "
-          f"instead (choose one with --anchor NAME: {', '.join(candidates)})", file=sys.stderr)  # fmt: skip
+    print(
+        f"codecbench report: {group}: anchor {asked} has no lossy curve here; BD-rate against {fallback!r} "
+        f"instead (choose one with --anchor NAME: {', '.join(candidates)})",
+        file=sys.stderr,
+    )
     return fallback
 
 
@@ -78,12 +81,12 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
     write_csv(folder / "stage-times.csv", stage_times)
     if counts:
         write_csv(folder / "macs.csv", counts)
-    matrix = matrix_rows(group, method)
+    matrix = matrix_rows(group, method, rd)
     if matrix:
         write_csv(folder / "matrix.csv", matrix)
     candidates = bd_anchors(rd, group)
     first = pick_anchor(anchors, candidates, group.name)
-    bd_by_anchor = {a: bd_rows(group, a, method) for a in ([first] if first else []) + candidates if a}
+    bd_by_anchor = {a: bd_rows(group, a, method, rd) for a in ([first] if first else []) + candidates if a}
     bd_text = ""
     for anchor in dict.fromkeys([first, *anchors]):
         if anchor not in bd_by_anchor:
@@ -93,7 +96,7 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         bd_text += f"## BD-rate against {escape(anchor)} ({method})\n\n{_bd_markdown(bd_by_anchor[anchor])}\n"
     if not first:
         bd_text = "## BD-rate\n\nNo BD-rate: no lossy codec has two or more RD points here.\n\n"
-    lossy = {c for c, meta in group.codecs.items() if not meta.get("lossless")}
+    lossy = {c for c in group.codecs if group.lossy(c)}
     axis = bpp_axis(rd, lossy, axis_choice)
     plots = rd_plots(group, rd, folder, axis)
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
@@ -112,8 +115,15 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         + (f"## Plots\n\n{escape(axis['reason'])}\n\n" if plots else "")
         + "".join(f"![{escape(label)}]({p.name})\n\n*{escape(label)}*\n\n" for label, p in plots)
     )
-    tables = {"rd": rd, "images": images, "stage_times": stage_times, "counts": counts, "unmeasured": unmeasured,
-              "complexity": complexity_rows(stage_times, counts), "matrix": matrix}  # fmt: skip
+    tables = {
+        "rd": rd,
+        "images": images,
+        "stage_times": stage_times,
+        "counts": counts,
+        "unmeasured": unmeasured,
+        "complexity": complexity_rows(stage_times, counts),
+        "matrix": matrix,
+    }
     (folder / "index.html").write_text(leaderboard(group, tables, bd_by_anchor, first, axis, plots, command))
 
 
@@ -132,8 +142,21 @@ def _counts_section(counts: list[dict]) -> str:
 def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", axis: str = "auto") -> int:
     """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
     returns the exit status."""
-    command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), "--anchor", anchor,
-                          "--bd-method", method, "--bpp-axis", axis])  # fmt: skip
+    command = shlex.join(
+        [
+            "codecbench",
+            "report",
+            *map(str, paths),
+            "-o",
+            str(out),
+            "--anchor",
+            anchor,
+            "--bd-method",
+            method,
+            "--bpp-axis",
+            axis,
+        ]
+    )
     groups, errors = merge(paths)
     for error in errors:
         print(f"codecbench report: {error}", file=sys.stderr)
@@ -147,7 +170,10 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):
-            print(f"codecbench report: {row['failed items']} failed items of {row['codec']} left out "
-                  f"(e.g. {row['first reason']})", file=sys.stderr)  # fmt: skip
+            print(
+                f"codecbench report: {row['failed items']} failed items of {row['codec']} left out "
+                f"(e.g. {row['first reason']})",
+                file=sys.stderr,
+            )
     write_index(groups, out, command)
     return 1 if errors else 0

@@ -70,10 +70,16 @@ def _agreement(shared: int, differing: list[dict]) -> str:
 
 def write_index(groups: list[Group], out: Path, command: str) -> None:
     listing = [
-        {"dataset": g.dataset, "crop": g.crop, "machine": g.machine, "items": len(g.items),
-         "codecs": len({i.codec for i in g.items.values()}), "report": g.name}
+        {
+            "dataset": g.dataset,
+            "crop": g.crop,
+            "machine": g.machine,
+            "items": len(g.items),
+            "codecs": len({i.codec for i in g.items.values()}),
+            "report": g.name,
+        }
         for g in sorted(groups, key=lambda g: (g.dataset, g.crop, g.machine))
-    ]  # fmt: skip
+    ]
     by_dataset = defaultdict(list)
     for group in groups:
         by_dataset[group.dataset, group.crop].append(group)

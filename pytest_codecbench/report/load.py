@@ -16,7 +16,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..records import machine_label
+from .. import schema
+from ..measure.records import machine_label
 
 
 class ReportError(Exception):
@@ -49,6 +50,9 @@ class Group:
     failed: list[dict] = field(default_factory=list)  # items that failed, left out of every table
     skipped: list[dict] = field(default_factory=list)  # test, codec, items, reason: items that were not measured
     python: str = ""
+
+    def lossy(self, codec: str) -> bool:
+        return not self.codecs.get(codec, {}).get("lossless")
 
     @property
     def name(self) -> str:
@@ -98,8 +102,9 @@ def _meta_problem(meta) -> str | None:
     if crop is not None and not (isinstance(crop, list) and len(crop) == 2 and all(_count(c) for c in crop)):
         return f"codecbench.crop {crop!r} is not [width, height] or null"
     columns = meta.get("metrics")
-    if not isinstance(columns, dict) or not all(isinstance(c, dict) and isinstance(c.get("label"), str)
-                                                for c in columns.values()):  # fmt: skip
+    if not isinstance(columns, dict) or not all(
+        isinstance(c, dict) and isinstance(c.get("label"), str) for c in columns.values()
+    ):
         return "codecbench.metrics is not a table of metric columns with labels"
     if not isinstance(meta.get("codecs"), dict) or not all(isinstance(c, dict) for c in meta["codecs"].values()):
         return "codecbench.codecs is not a table of codecs"
@@ -117,7 +122,7 @@ def _item_problem(bench) -> str | None:
         return f"has quality {params.get('quality')!r}"
     if not isinstance(info, dict):
         return "has no extra_info"
-    if "complexity" in info and "bpp" not in info:
+    if schema.kind(info) == schema.COUNT:
         counts = info["complexity"]
         keys = [f"{part}_{key}" for part in ("encoder", "decoder") for key in ("macs", "kmacs_per_pixel", "params")]
         if not isinstance(counts, dict) or not all(_number(counts.get(key)) for key in keys):
@@ -231,7 +236,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
                 group.codecs.update(meta["codecs"])
                 group.failed += meta["failed"]
             item = Item(params["codec"], params["quality"], params["image"], info)
-            items = group.items if "bpp" in info else group.counts
+            items = group.items if schema.kind(info) == schema.RD else group.counts
             replaced += (item.codec, str(item.quality), item.image) in items
             items[item.codec, str(item.quality), item.image] = item
         if replaced:

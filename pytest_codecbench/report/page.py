@@ -150,7 +150,7 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
 
 
 def _chart_data(group: Group, rd: list[dict], images: list[dict], axis: dict) -> str:
-    lossy = sorted(c for c, meta in group.codecs.items() if not meta.get("lossless"))
+    lossy = sorted(c for c in group.codecs if group.lossy(c))
     keep = ("codec", "quality", "image", "bpp", *group.metrics)
     data = {
         "metrics": {c: {"label": meta["label"]} for c, meta in group.metrics.items()},

@@ -46,7 +46,7 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, axis: dict) -> list[tup
     pairs (an SVG lies beside each PNG)."""
     curves = defaultdict(list)
     for row in rd:
-        if not group.codecs.get(row["codec"], {}).get("lossless"):
+        if group.lossy(row["codec"]):
             curves[row["codec"]].append(row)
     written = []
     for column, meta in group.metrics.items():

@@ -104,8 +104,11 @@ def rd_rows(group: Group) -> list[dict]:
     rows = []
     for (codec, quality), items in _points(group).items():
         row = {"codec": codec, "quality": quality, "images": len(items), "bpp": _mean([i.record["bpp"] for i in items])}
-        estimates = [i.record["estimates"]["bpp_likelihood"] for i in items
-                     if "bpp_likelihood" in (i.record.get("estimates") or {})]  # fmt: skip
+        estimates = [
+            i.record["estimates"]["bpp_likelihood"]
+            for i in items
+            if "bpp_likelihood" in (i.record.get("estimates") or {})
+        ]
         if estimates:
             row["bpp_likelihood"] = _mean(estimates)  # the entropy model's prediction, next to the real bpp
         for column in group.metrics:
@@ -211,13 +214,13 @@ def complexity_rows(stage_times: list[dict], counts: list[dict]) -> list[dict]:
     return [{k: v for k, v in row.items() if v is not None} for _, row in sorted(rows.items())]
 
 
-def matrix_rows(group: Group, method: str = "pchip") -> list[dict]:
+def matrix_rows(group: Group, method: str = "pchip", rd: list[dict] | None = None) -> list[dict]:
     """Per transform × coder codec (its items carry a symbol count): bpp, the coder's overhead
     against the symbols' ideal information content, the coder's times and symbols per second
     apart from the transform's, and BD-rate per metric against its baseline (the transform
     with its default coder)."""
     curves = defaultdict(list)
-    for row in rd_rows(group):
+    for row in rd_rows(group) if rd is None else rd:
         curves[row["codec"]].append(row)
     by_codec = defaultdict(list)
     for item in group.items.values():
@@ -229,25 +232,43 @@ def matrix_rows(group: Group, method: str = "pchip") -> list[dict]:
         transform, _, coder = codec.partition("+")
         baseline = group.codecs.get(codec, {}).get("baseline", "")
         overhead = _median_or_none(i.record["estimates"].get("coder_overhead_pct") for i in items)
-        row = {"transform": transform, "coder": coder, "baseline": baseline, "items": len(items),
-               "bpp": _mean([i.record["bpp"] for i in items]), "overhead_pct": overhead}  # fmt: skip
+        row = {
+            "transform": transform,
+            "coder": coder,
+            "baseline": baseline,
+            "items": len(items),
+            "bpp": _mean([i.record["bpp"] for i in items]),
+            "overhead_pct": overhead,
+        }
         for stage, side in (("encode/entropy-coding", "encode"), ("decode/entropy-decoding", "decode")):
             # a learned transform's models (e.g. its hyper-synthesis) are computed inside the coder's stage
-            times = [(i, _stage_ms(i, stage) - (_stage_ms(i, f"{stage}/model") or 0)) for i in items
-                     if _stage_ms(i, stage)]  # fmt: skip
+            times = [
+                (i, _stage_ms(i, stage) - (_stage_ms(i, f"{stage}/model") or 0)) for i in items if _stage_ms(i, stage)
+            ]
             row[f"coder_{side}_ms"] = _median_or_none(ms for _, ms in times)
-            row[f"coder_{side}_msymbols_s"] = _median_or_none(i.record["estimates"]["symbols"] / ms / 1e3
-                                                              for i, ms in times)  # fmt: skip
+            row[f"coder_{side}_msymbols_s"] = _median_or_none(
+                i.record["estimates"]["symbols"] / ms / 1e3 for i, ms in times
+            )
         row["transform_ms"] = _median_or_none(
-            sum(_stage_ms(i, stage) or 0 for stage in ("encode/analysis", "decode/synthesis",
-                                                       "encode/entropy-coding/model", "decode/entropy-decoding/model"))
+            sum(
+                _stage_ms(i, stage) or 0
+                for stage in (
+                    "encode/analysis",
+                    "decode/synthesis",
+                    "encode/entropy-coding/model",
+                    "decode/entropy-decoding/model",
+                )
+            )
             for i in items
-        )  # fmt: skip
+        )
         for column in columns:
             rate = None
             if baseline in curves and codec in curves:
-                rate = 0.0 if codec == baseline else _bd(curves[baseline], curves[codec], column,
-                                                         group.metrics[column], method)[0]  # fmt: skip
+                rate = (
+                    0.0
+                    if codec == baseline
+                    else _bd(curves[baseline], curves[codec], column, group.metrics[column], method)[0]
+                )
             row[f"bd_rate_{column}"] = rate
         rows.append(row)
     return rows
@@ -264,22 +285,22 @@ def bd_anchors(rd: list[dict], group: Group) -> list[str]:
     """Codecs that can be a BD-rate anchor: lossy, with two or more RD points."""
     points = defaultdict(int)
     for row in rd:
-        if not group.codecs.get(row["codec"], {}).get("lossless"):
+        if group.lossy(row["codec"]):
             points[row["codec"]] += 1
     return sorted(codec for codec, count in points.items() if count >= 2)
 
 
-def bd_rows(group: Group, anchor: str, method: str = "pchip") -> list[dict]:
+def bd_rows(group: Group, anchor: str, method: str = "pchip", rd: list[dict] | None = None) -> list[dict]:
     """BD-rate (%) and BD-metric of every lossy codec against ``anchor``, per metric, on the mean RD curves.
 
     A curve needs at least two points and a metric that rises with rate; a pair whose
     metric (BD-rate) or log-rate (BD-metric) ranges overlap on less than 75% of their union
-    is flagged (the bjontegaard package's threshold): the value covers the overlap only.
+    is flagged (the bjontegaard package's threshold): the value covers the overlap only. ``rd``: the
+    group's ``rd_rows``, where they were computed already.
     """
-    rd = rd_rows(group)
     curves = defaultdict(list)
-    for row in rd:
-        if not group.codecs.get(row["codec"], {}).get("lossless"):
+    for row in rd_rows(group) if rd is None else rd:
+        if group.lossy(row["codec"]):
             curves[row["codec"]].append(row)
     if anchor not in curves:
         raise ValueError(f"anchor codec {anchor!r} has no lossy points here; codecs: {', '.join(sorted(curves))}")

@@ -20,6 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from .. import schema
+
 _FIXTURE_FIELDS = ("name", "fullname", "group", "param", "params", "extra_info")
 
 
@@ -104,5 +106,7 @@ def save_json_without_items(config: pytest.Config) -> None:
 def without_counts(groups: list) -> list:
     """pytest-benchmark's table groups without the complexity-count items, whose "times" are
     those of a cached count and mean nothing; they stay in the JSON."""
-    kept = [(name, [b for b in benches if "counter" not in (b.get("extra_info") or {})]) for name, benches in groups]
+    kept = [
+        (name, [b for b in benches if schema.kind(b.get("extra_info") or {}) == schema.RD]) for name, benches in groups
+    ]
     return [(name, benches) for name, benches in kept if benches]

@@ -14,7 +14,9 @@ from importlib.metadata import entry_points
 
 import numpy as np
 
-from . import memory, ssim, ycbcr
+from ..kits import ycbcr
+from ..measure import memory
+from . import ssim
 
 ENTRY_POINT_GROUP = "codecbench.metrics"
 
@@ -42,6 +44,7 @@ class Metric:
     default: bool = True  # on when --metrics is not given (costly metrics are opt-in)
     check: Callable[[], object] | None = None  # raises MetricError when the metric cannot run here
     bytes_per_pixel: float = 0  # peak memory it needs per image pixel (measured), so large images fail early
+    torch: bool = False  # runs torch models: a process sets torch up (threads, device) only when one is chosen
 
 
 def _psnr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
@@ -129,9 +132,6 @@ def available() -> dict[str, Metric]:
                 raise MetricError(f"metric {metric.name!r} from entry point {point.value} is already registered")
             metrics[metric.name] = metric
     return metrics
-
-
-device = "cpu"  # where learned metrics run; set by process.prepare_torch
 
 
 def check_memory(metrics: list[Metric], reference: np.ndarray) -> None:

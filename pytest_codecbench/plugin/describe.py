@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from collections import defaultdict
 
-from . import metrics, timing
+from .. import metrics
+from ..measure import timing
 from .sweep import Sweep
 
 

@@ -19,8 +19,8 @@ import warnings
 from functools import cache
 from pathlib import Path
 
-from . import __version__
-from .digests import file_sha256
+from .. import __version__
+from ..kits.digests import file_sha256
 
 
 def machine_label(cpu: dict, fallback: str = "") -> str:
@@ -37,8 +37,17 @@ def machine() -> str:
     return machine_label(cpuinfo.get_cpu_info())
 
 
-def item_key(test: str, codec, quality, image: str, pixels: str, shape: tuple, versions: dict, device: str,
-             measured_with: dict | None) -> dict:  # fmt: skip
+def item_key(
+    test: str,
+    codec,
+    quality,
+    image: str,
+    pixels: str,
+    shape: tuple,
+    versions: dict,
+    device: str,
+    measured_with: dict | None,
+) -> dict:
     """Everything that decides an item's result. ``measured_with``: for a rate–distortion item
     the metric set and timing options; None for a complexity count, which depends on neither."""
     key = {
@@ -118,8 +127,9 @@ class RecordStore:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(scratch, "w") as file:
-                json.dump({"key": key, "benchmark": benchmark, "sha256": _checksum(key, benchmark)}, file,
-                          sort_keys=True)  # fmt: skip
+                json.dump(
+                    {"key": key, "benchmark": benchmark, "sha256": _checksum(key, benchmark)}, file, sort_keys=True
+                )
                 file.flush()
                 os.fsync(file.fileno())
             os.replace(scratch, path)

@@ -68,8 +68,9 @@ def count(model, inputs: tuple, parts: dict[str, tuple[str, ...]], pixels: int) 
     }
 
 
-def count_at_size(model, make_input, parts: dict[str, tuple[str, ...]], height: int, width: int, unit: int,
-                  pixels: int) -> dict:  # fmt: skip
+def count_at_size(
+    model, make_input, parts: dict[str, tuple[str, ...]], height: int, width: int, unit: int, pixels: int
+) -> dict:
     """``count(model, make_input(height, width), parts, pixels)`` without running the model at that size.
 
     ``height`` and ``width`` are multiples of ``unit``, the model's downsampling factor, so every

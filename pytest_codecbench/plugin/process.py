@@ -7,7 +7,9 @@ import os
 
 import pytest
 
-from . import ffmpeg, metrics, options
+from ..kits import ffmpeg
+from ..runtime import RUNTIME
+from . import options
 
 
 def under_xdist(config: pytest.Config) -> bool:
@@ -45,14 +47,17 @@ def configure_session(config: pytest.Config) -> None:
         config.option.maxworkerrestart = str(max(100, 4 * workers))
 
 
-def configure_worker(device: str) -> None:
-    """In every process that measures items, before its first one."""
-    os.environ.setdefault("SVT_LOG", "1")  # the SVT-AV1 encoder prints a banner per encode otherwise
+def configure_worker(device: str, torch: bool) -> None:
+    """In every process that measures items, before its first one; torch only where a chosen codec or
+    metric runs it (importing and setting it up takes seconds a Pillow sweep need not spend)."""
+    RUNTIME.device = device
+    import scipy.stats  # noqa: F401  (the timing's confidence intervals: imported now, not in the first item)
+
+    if not torch:
+        return
     # One torch thread in every process: float32 reductions then add up in the same order
     # whatever -n is, so -n 0 and -n N give bit-identical metrics; xdist's workers use the cores.
     prepare_torch(threads=1, on=device)
-    import scipy.stats  # noqa: F401  (the timing's confidence intervals: imported now, not in the first item)
-
     if device.startswith("cuda"):
         import torch
 
@@ -65,9 +70,9 @@ def prepare_torch(threads: int, on: str = "cpu") -> None:
     """Make torchvision importable on CPU-only torch, give torch its share of the cores, pick the device."""
     import torch
 
-    from .torch_compat import import_torchvision
+    from ..kits.torch_compat import import_torchvision
 
-    metrics.device = on
+    RUNTIME.device = on
     import_torchvision()
 
     torch.set_num_threads(threads)

@@ -10,10 +10,12 @@ from time import perf_counter
 import numpy as np
 import pytest
 
+from .. import metrics as metric_set
+from .. import schema
+from ..codec import Codec, Quality
+from ..images import ImageRef, pixels_sha256
+from ..runtime import RUNTIME
 from . import bench
-from . import metrics as metric_set
-from .codec import Codec, Quality
-from .images import ImageRef, pixels_sha256
 from .memory import Peak
 from .records import machine
 from .timing import StageTimer, cpu_seconds, precise_enough, stage
@@ -169,7 +171,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
         metric_set.check_memory(sweep.metrics, reference)
     except metric_set.MetricError as error:
         raise CodecFailure(f"{where}: {error}") from error
-    with Peak(metric_set.device) as peak:
+    with Peak(RUNTIME.device) as peak:
         start = cpu_seconds()
         try:
             (data, decoded), stopped = _time(benchmark, roundtrip, timer, outputs, sweep.time_precision, where)
@@ -194,6 +196,7 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
         benchmark.extra_info["bpp_spread"] = spread
     benchmark.extra_info.update(
         {
+            "kind": schema.RD,
             "width": width,
             "height": height,
             "bytes": len(result.bitstream),

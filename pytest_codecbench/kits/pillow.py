@@ -8,8 +8,8 @@ from collections.abc import Callable
 import numpy as np
 from PIL import Image
 
-from .codec import Codec, Quality
-from .timing import stage
+from ..codec import Codec, Quality
+from ..measure.timing import stage
 
 
 def pillow_codec(name: str, format: str, save_options: Callable[[Quality], dict], **contract) -> Codec:

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codec import Codec, Quality, module_versions, no_weights
-from .timing import stage
+from ..codec import Codec, Quality, module_versions, no_weights
+from ..measure.timing import stage
 
 HEADER_LENGTH = struct.Struct(">H")
 

@@ -9,12 +9,14 @@ from collections import Counter
 
 import pytest
 
-from . import __version__, bench, options, process, records
+from .. import __version__, schema
+from ..images import ImageError
+from ..kits.weights import WeightsUnavailable
+from ..measure import bench, records
+from ..measure.item import Measurement, measure
+from . import options, process
 from .describe import describe, skip_forecast
-from .images import ImageError
-from .measure import Measurement, measure
 from .sweep import Sweep
-from .weights import WeightsUnavailable
 
 SWEEP = pytest.StashKey[Sweep]()
 MEASURED = pytest.StashKey[Measurement]()
@@ -115,7 +117,7 @@ def pytest_collection_finish(session: pytest.Session):
     sweep = config.stash.get(SWEEP, None)
     measures = sweep and not config.option.collectonly and (_is_worker(config) or not process.under_xdist(config))
     if measures and any("codec" in getattr(item, "fixturenames", ()) for item in session.items):
-        process.configure_worker(sweep.device)
+        process.configure_worker(sweep.device, sweep.needs_torch)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
@@ -144,7 +146,8 @@ def _skip(request, reason: str, group: str, benchmark=None):
 def _codecbench_process(request):
     """This process's settings (torch threads, device, …), made once, before its first item (already made
     after collection, see pytest_collection_finish, unless items came another way)."""
-    process.configure_worker(request.config.stash[SWEEP].device)
+    sweep = request.config.stash[SWEEP]
+    process.configure_worker(sweep.device, sweep.needs_torch)
 
 
 @pytest.fixture
@@ -177,13 +180,18 @@ def _prepare(request, benchmark, codec, quality, image, measured: bool) -> None:
     fixture, whose record then takes codecbench's route to the JSON (see ``bench``)."""
     sweep = request.config.stash[SWEEP]
     if sweep.records is not None:
-        key = request.node.stash[RECORD_KEY] = sweep.record_key(request.node.originalname, codec, quality, image,
-                                                                measured)  # fmt: skip
+        key = request.node.stash[RECORD_KEY] = sweep.record_key(
+            request.node.originalname, codec, quality, image, measured
+        )
         entry = sweep.records.load(key) if sweep.resume else None
         if entry is not None:
             request.node.stash[RESUMED] = entry
-            _skip(request, f"resumed: measured by an earlier run, record {sweep.records.path(records.digest(key))}",
-                  f"resumed: measured by an earlier run, records in {sweep.records.folder}", benchmark)  # fmt: skip
+            _skip(
+                request,
+                f"resumed: measured by an earlier run, record {sweep.records.path(records.digest(key))}",
+                f"resumed: measured by an earlier run, records in {sweep.records.folder}",
+                benchmark,
+            )
     request.node.stash[BENCHMARK] = benchmark
     bench.take_over(benchmark, request.config)
 
@@ -209,7 +217,9 @@ def macs(request, benchmark, codec, quality, image, reference) -> dict:
     _prepare(request, benchmark, codec, quality, image, measured=False)
     height, width = reference.shape[:2]
     counted = benchmark.pedantic(codec.complexity, (quality, height, width), rounds=1, iterations=1)
-    benchmark.extra_info.update({"width": width, "height": height, "machine": records.machine(), **counted})
+    benchmark.extra_info.update(
+        {"kind": schema.COUNT, "width": width, "height": height, "machine": records.machine(), **counted}
+    )
     return counted
 
 

@@ -49,7 +49,8 @@ def executable() -> Path | None:
 def run(args: list[str], data: bytes = b"", env: dict[str, str] | None = None) -> tuple[bytes, str]:
     """FFmpeg's stdout and stderr for ``args``, with ``data`` on stdin; ToolError if it fails."""
     command = [str(executable()), "-hide_banner", "-nostats", *args]
-    done = subprocess.run(command, input=data, capture_output=True, env={**os.environ, **(env or {})})
+    # SVT-AV1 prints a banner on every encode unless told otherwise
+    done = subprocess.run(command, input=data, capture_output=True, env={"SVT_LOG": "1", **os.environ, **(env or {})})
     stderr = done.stderr.decode(errors="replace")
     if done.returncode != 0:
         tail = " | ".join(stderr.strip().splitlines()[-3:])
@@ -102,8 +103,24 @@ def startup_ms() -> float:
 def versions(encoder: str, pattern: str) -> dict[str, str]:
     """FFmpeg's version and the encoder library's (``pattern`` finds it in a tiny encode's log)."""
     first = run(["-version"])[0].decode(errors="replace").splitlines()[0]
-    _, log = run(["-f", "lavfi", "-i", "color=c=gray:s=64x64:d=0.04", "-frames:v", "1", "-pix_fmt", "yuv420p10le",
-                  "-c:v", encoder, "-f", "null", "-"], env={"SVT_LOG": "3"})  # fmt: skip  # SVT-AV1's banner: info
+    _, log = run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=64x64:d=0.04",
+            "-frames:v",
+            "1",
+            "-pix_fmt",
+            "yuv420p10le",
+            "-c:v",
+            encoder,
+            "-f",
+            "null",
+            "-",
+        ],
+        env={"SVT_LOG": "3"},
+    )  # SVT-AV1's banner: info
     found = re.search(pattern, log)
     return {
         "ffmpeg": first.removeprefix("ffmpeg version ").split(" Copyright")[0],

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from . import metrics
-from .codec import Codec, CodecError, Quality
+from .. import metrics
+from ..codec import Codec, CodecError, Quality
 
 DEFAULT_TIMEOUT_S = 600  # an item is a codec's round trips plus metrics: seconds, rarely minutes
 # option name -> (ini name, help)

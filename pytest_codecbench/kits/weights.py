@@ -245,7 +245,7 @@ class ZenodoFile(_Cached):
 
     @property
     def cache_folder(self) -> Path:
-        from .images import cache_dir
+        from ..images import cache_dir
 
         return cache_dir() / "zenodo" / str(self.record)
 
@@ -263,16 +263,20 @@ class ZenodoFile(_Cached):
 
     @property
     def path(self) -> Path:
+        """The file once the record's metadata names it; before that (or when the record has no such
+        file) a path in the cache folder that does not exist, named by the role."""
         try:
             return self.cache_folder / self._entry(self._metadata() or {})["key"]
-        except ValueError:  # not fetched yet, or no such file in the record
-            return self.cache_folder / "record.json"
+        except ValueError:
+            return self.cache_folder / f"({self.role}: not in the record's cached file list)"
 
     def status(self) -> tuple[str, str]:
         metadata = self._metadata()
         if metadata is None:
-            return MISSING, (f"{self.role} of Zenodo record {self.record} is not in the {self.cache_name} "
-                             f"{self.cache_folder} (nor the record's file list, record.json)")  # fmt: skip
+            return MISSING, (
+                f"{self.role} of Zenodo record {self.record} is not in the {self.cache_name} "
+                f"{self.cache_folder} (nor the record's file list, record.json)"
+            )
         try:
             entry = self._entry(metadata)
         except ValueError as error:

@@ -8,13 +8,13 @@ from time import perf_counter, process_time
 
 import numpy as np
 
-from . import metrics
-from .timing import record
+from ..measure.timing import record
+from ..runtime import RUNTIME
 
 
 def device() -> str:
     """Where torch models run in this session: ``--device`` (cpu by default)."""
-    return metrics.device
+    return RUNTIME.device
 
 
 def synchronizer(on: str) -> Callable[[], None] | None:

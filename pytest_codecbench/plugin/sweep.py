@@ -6,8 +6,12 @@ from functools import cached_property
 
 import pytest
 
-from . import images, metrics, options, process, records
-from .codec import Codec, CodecError, Quality, load_codecs
+from .. import images, metrics
+from ..codec import Codec, CodecError, Quality, load_codecs
+from ..measure import records
+from . import options, process
+
+TORCH_MODULES = {"torch", "torchvision", "compressai", "diffusers", "fvcore"}
 
 
 class Sweep:
@@ -61,6 +65,12 @@ class Sweep:
         known = metrics.available()
         return [known[name] for name in self.metric_names]
 
+    @cached_property
+    def needs_torch(self) -> bool:
+        """Whether a selected codec (by the modules it requires) or metric runs torch."""
+        modules = {module.split(".")[0] for codec in self.selected for module in codec.requires}
+        return bool(modules & TORCH_MODULES) or any(metric.torch for metric in self.metrics)
+
     def items(self):
         """(codec, quality, image) for every item, in a stable order."""
         for codec in self.selected:
@@ -84,5 +94,6 @@ class Sweep:
         }
         measured_with = {"metrics": self.metric_names, "timing": timing} if measured else None
         pixels, shape = self.store.digest(image), self.store.get(image).shape
-        return records.item_key(test, codec, quality, image.name, pixels, shape, self.versions(codec), self.device,
-                                measured_with)  # fmt: skip
+        return records.item_key(
+            test, codec, quality, image.name, pixels, shape, self.versions(codec), self.device, measured_with
+        )
