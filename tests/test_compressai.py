@@ -200,6 +200,20 @@ def test_without_weights_rd_items_skip_naming_the_file_and_counts_match_fvcore(p
         assert "aten::pow" in info["not_counted"]["encoder"]  # GDN's square, not counted by fvcore
 
 
+def test_the_header_names_the_first_codecs_that_will_skip_and_all_with_v(project, torch_home):
+    cache = weights.hub_dir()
+    result = project.runpytest("--collect-only", "--codecs=*-ms-ssim")
+    result.stdout.fnmatch_lines(
+        [
+            f"codecbench: rate–distortion items of 6 codecs skip unless their weights download into {cache} (*): "
+            "bmshj2018-factorized-ms-ssim, bmshj2018-hyperprior-ms-ssim, mbt2018-mean-ms-ssim … and 3 more (-v lists "
+            "them)"
+        ]
+    )
+    verbose = project.runpytest("--collect-only", "-v", "--codecs=*-ms-ssim")
+    verbose.stdout.fnmatch_lines(["codecbench: rate–distortion items of 6 codecs skip *, cheng2020-attn-ms-ssim"])
+
+
 def test_corrupt_missing_and_present_checkpoints(torch_home, monkeypatch, capsys):
     from pytest_codecbench.cli import main
 

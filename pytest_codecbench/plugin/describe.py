@@ -42,6 +42,9 @@ def describe(sweep: Sweep) -> dict:
     }
 
 
+FORECAST_NAMES = 3  # codecs named per line of the header's skip forecast; -v names them all
+
+
 def skip_forecast(sweep: Sweep) -> list[str]:
     """One line per reason for which some selected codecs' items will skip: a library that does
     not import, or weights that are not in their cache (their items try to download them first)."""
@@ -58,8 +61,10 @@ def skip_forecast(sweep: Sweep) -> list[str]:
         for folder in folders:
             missing_weights[str(folder)].append(codec.name)
     for folder, names in missing_weights.items():
+        shown = names if sweep.config.option.verbose > 0 else names[:FORECAST_NAMES]
+        more = f" … and {len(names) - len(shown)} more (-v lists them)" if len(shown) < len(names) else ""
         lines.append(
             f"rate–distortion items of {len(names)} codecs skip unless their weights download into {folder} "
-            f"(`codecbench weights --download`; complexity items run): {', '.join(names)}"
+            f"(`codecbench weights --download`; complexity items run): {', '.join(shown)}{more}"
         )
     return lines

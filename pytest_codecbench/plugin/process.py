@@ -47,13 +47,13 @@ def configure_session(config: pytest.Config) -> None:
         config.option.maxworkerrestart = str(max(100, 4 * workers))
 
 
-def configure_worker(device: str, torch: bool) -> None:
+def configure_worker(device: str, uses_torch: bool) -> None:
     """In every process that measures items, before its first one; torch only where a chosen codec or
     metric runs it (importing and setting it up takes seconds a Pillow sweep need not spend)."""
     RUNTIME.device = device
     import scipy.stats  # noqa: F401  (the timing's confidence intervals: imported now, not in the first item)
 
-    if not torch:
+    if not uses_torch:
         return
     # One torch thread in every process: float32 reductions then add up in the same order
     # whatever -n is, so -n 0 and -n N give bit-identical metrics; xdist's workers use the cores.
