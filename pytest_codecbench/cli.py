@@ -90,9 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("-o", "--output", type=Path, default=Path("results"), help="output folder (default: results)")
     rep.add_argument(
         "--anchor",
-        default="jpeg",
-        help="anchor codec for BD-rate (default: jpeg); several, comma-"
-        "separated, write bd-rate-NAME.csv for each but the first, which the page shows",
+        default="",
+        help="anchor codec for BD-rate (default: the one with an unflagged BD-rate against the most codecs); "
+        "several, comma-separated, write bd-rate-NAME.csv for each but the first, which the page shows",
     )
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"

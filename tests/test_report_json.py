@@ -77,3 +77,15 @@ def test_report_header_records_versions_dataset_and_metrics(project):
 def test_benchmark_only_and_skip_apply_to_sweep_items(project):
     project.runpytest("--codecs", "png", "--benchmark-only").assert_outcomes(passed=2)
     project.runpytest("--codecs", "png", "--benchmark-skip").assert_outcomes(skipped=2)
+
+
+def test_pytest_benchmarks_table_is_shown_only_when_asked_for(project):
+    quiet = project.runpytest("--codecs=png", "--benchmark-json=o.json")
+    quiet.assert_outcomes(passed=2)
+    assert (
+        "Name (time in" not in quiet.stdout.str()
+        and len(json.loads((project.path / "o.json").read_text())["benchmarks"]) == 2
+    )
+    asked = project.runpytest("--codecs=png", "--benchmark-columns=median,rounds")
+    asked.assert_outcomes(passed=2)
+    assert "Name (time in" in asked.stdout.str()

@@ -103,6 +103,24 @@ def save_json_without_items(config: pytest.Config) -> None:
     session.json = None
 
 
+# pytest-benchmark's options about its own timing table: given on the command line, the table is shown
+TABLE_OPTIONS = {
+    "--benchmark-columns",
+    "--benchmark-sort",
+    "--benchmark-group-by",
+    "--benchmark-histogram",
+    "--benchmark-name",
+    "--benchmark-compare",
+    "--benchmark-verbose",
+}
+
+
+def table_asked_for(config: pytest.Config) -> bool:
+    """Whether the command line asks about pytest-benchmark's table (a sweep's is hundreds of rows that
+    the JSON and ``codecbench report`` say better, so it is left out otherwise)."""
+    return any(arg.split("=")[0] in TABLE_OPTIONS for arg in config.invocation_params.args)
+
+
 def without_counts(groups: list) -> list:
     """pytest-benchmark's table groups without the complexity-count items, whose "times" are
     those of a cached count and mean nothing; they stay in the JSON."""

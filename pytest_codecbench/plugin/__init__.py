@@ -355,7 +355,8 @@ class Controller:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_benchmark_group_stats(self, config, benchmarks, group_by):
-        return bench.without_counts((yield))
+        groups = yield
+        return bench.without_counts(groups) if bench.table_asked_for(config) else []
 
     def pytest_benchmark_update_json(self, config: pytest.Config, benchmarks, output_json: dict):
         output_json["benchmarks"].sort(key=lambda b: b["fullname"])

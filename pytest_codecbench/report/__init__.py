@@ -8,7 +8,7 @@ from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
-from .files import escape, fmt, markdown, write_csv
+from .files import escape, markdown, readable, write_csv
 from .index import write_index
 from .load import Group, ReportError, merge
 from .page import FLAG, PLOTLY_FILE, leaderboard
@@ -17,6 +17,8 @@ from .tables import (
     AVERAGING,
     FAILED,
     MATRIX,
+    MIN_POINTS,
+    SUMMARY,
     bd_anchors,
     bd_rows,
     complexity_rows,
@@ -26,20 +28,26 @@ from .tables import (
     matrix_rows,
     rd_rows,
     stage_time_rows,
+    summary_labels,
+    summary_rows,
     unmeasured_rows,
 )
 
 __all__ = ["ReportError", "build", "write_group"]
 
 
-def pick_anchor(requested: list[str], candidates: list[str], group: str) -> str | None:
-    """The first requested anchor with a lossy curve here, else a sensible one (JPEG, then the
-    codec whose name sorts first), said on stderr; None when no codec can be an anchor."""
+def pick_anchor(requested: list[str], bd_by_anchor: dict[str, list[dict]], group: str) -> str | None:
+    """The first requested anchor with a lossy curve here; with none requested, the candidate whose curve
+    gives an unflagged BD-rate against the most codecs (on any metric; JPEG, then the first name, on a tie);
+    when a requested one has no curve, JPEG or the first name, said on stderr. None when no codec can be one."""
+    candidates = sorted(bd_by_anchor)
     for anchor in requested:
         if anchor in candidates:
             return anchor
     if not candidates:
         return None
+    if not requested:
+        return max(candidates, key=lambda a: (_unflagged(bd_by_anchor[a]), a == "jpeg", [-ord(c) for c in a]))
     fallback = "jpeg" if "jpeg" in candidates else candidates[0]
     asked = ", ".join(map(repr, requested))
     print(
@@ -50,7 +58,15 @@ def pick_anchor(requested: list[str], candidates: list[str], group: str) -> str 
     return fallback
 
 
-def _bd_markdown(bd: list[dict]) -> str:
+def _unflagged(bd: list[dict]) -> int:
+    """How many codecs have at least one BD-rate without a flag against this anchor."""
+    return sum(
+        any(v is not None and not row.get(f"note_{k[8:]}") for k, v in row.items() if k.startswith("bd_rate_"))
+        for row in bd
+    )
+
+
+def _bd_markdown(bd: list[dict], labels: dict[str, str] | None = None) -> str:
     """The BD table without its note columns: a flagged value is marked, the marks explained once."""
     rows, flagged = [], False
     for row in bd:
@@ -60,14 +76,14 @@ def _bd_markdown(bd: list[dict]) -> str:
                 continue
             note = row.get(f"note_{key.removeprefix('bd_rate_')}") if key.startswith("bd_rate_") else None
             note = note if value is not None else None  # no value: the CSV's note says why
-            shown[key] = f"{fmt(value)} {FLAG}" if note else value
+            shown[key] = f"{readable(value)} {FLAG}" if note else value
             flagged = flagged or bool(note)
         rows.append(shown)
     legend = (
-        f"\n{FLAG} flagged: the curves overlap too little (less than 75 % of the union of their ranges); the value "
-        "covers the overlap only. Each reason is in the CSV's note_* columns.\n"
+        f"\n{FLAG} flagged: fewer than {MIN_POINTS} points of the anchor's or the codec's curve lie where their ranges "
+        "overlap, the interval each value covers; the reason is in the CSV's note_* columns.\n"
     )
-    return markdown(rows) + (legend if flagged else "")
+    return markdown(rows, labels) + (legend if flagged else "")
 
 
 def write_group(group: Group, folder: Path, anchors: list[str], method: str, axis_choice: str, command: str) -> None:
@@ -84,9 +100,9 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
     matrix = matrix_rows(group, method, rd)
     if matrix:
         write_csv(folder / "matrix.csv", matrix)
-    candidates = bd_anchors(rd, group)
+    candidates = {a: bd_rows(group, a, method, rd) for a in bd_anchors(rd, group)}
     first = pick_anchor(anchors, candidates, group.name)
-    bd_by_anchor = {a: bd_rows(group, a, method, rd) for a in ([first] if first else []) + candidates if a}
+    bd_by_anchor = {a: candidates[a] for a in dict.fromkeys([first, *candidates]) if a}  # the anchor first
     bd_text = ""
     for anchor in dict.fromkeys([first, *anchors]):
         if anchor not in bd_by_anchor:
@@ -102,11 +118,18 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     failed = failure_rows(group)
+    complexity = complexity_rows(stage_times, counts)
+    summary = _summary_section(group, rd, bd_by_anchor.get(first, []), complexity, first, method)
     (folder / "README.md").write_text(
         f"# {escape(group.dataset)} ({group.crop}) on {escape(group.machine)}\n\n"
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
+        + summary
         + (f"## Failed items\n\n{FAILED}\n\n{markdown(failed)}\n" if failed else "")
-        + (f"## Codecs without rate–distortion points\n\n{markdown(unmeasured)}\n" if unmeasured else "")
+        + (
+            f"## Codecs without rate–distortion points\n\n{UNMEASURED}\n\n{markdown(unmeasured)}\n"
+            if unmeasured
+            else ""
+        )
         + f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
         + bd_text
         + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
@@ -121,10 +144,21 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         "stage_times": stage_times,
         "counts": counts,
         "unmeasured": unmeasured,
-        "complexity": complexity_rows(stage_times, counts),
+        "complexity": complexity,
         "matrix": matrix,
     }
     (folder / "index.html").write_text(leaderboard(group, tables, bd_by_anchor, first, axis, plots, command))
+
+
+UNMEASURED = "Codecs whose items were collected but gave no point, one row per reason."
+
+
+def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor, method) -> str:
+    if not anchor:
+        return ""
+    rows = summary_rows(group, rd, bd, complexity)
+    head = f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
+    return head + _bd_markdown(rows, summary_labels(anchor)) + "\n"
 
 
 def _counts_section(counts: list[dict]) -> str:
@@ -139,24 +173,12 @@ def _counts_section(counts: list[dict]) -> str:
     )
 
 
-def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pchip", axis: str = "auto") -> int:
+def build(paths: list[Path], out: Path, anchor: str = "", method: str = "pchip", axis: str = "auto") -> int:
     """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
-    returns the exit status."""
-    command = shlex.join(
-        [
-            "codecbench",
-            "report",
-            *map(str, paths),
-            "-o",
-            str(out),
-            "--anchor",
-            anchor,
-            "--bd-method",
-            method,
-            "--bpp-axis",
-            axis,
-        ]
-    )
+    returns the exit status. ``anchor``: comma-separated BD-rate anchors, "" to choose (``pick_anchor``)."""
+    chosen = ["--anchor", anchor] if anchor else []
+    options = [*chosen, "--bd-method", method, "--bpp-axis", axis]
+    command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), *options])
     groups, errors = merge(paths)
     for error in errors:
         print(f"codecbench report: {error}", file=sys.stderr)
@@ -166,7 +188,7 @@ def build(paths: list[Path], out: Path, anchor: str = "jpeg", method: str = "pch
     out.mkdir(parents=True, exist_ok=True)
     (out / PLOTLY_FILE).write_text(get_plotlyjs())  # the pages' only script library, read from disk
     for group in groups:
-        write_group(group, out / group.name, anchor.split(","), method, axis, command)
+        write_group(group, out / group.name, [a for a in anchor.split(",") if a], method, axis, command)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import math
 from pathlib import Path
 
 
@@ -13,6 +14,15 @@ def fmt(value) -> str:
     if isinstance(value, float):
         return f"{value + 0.0:.6g}"  # + 0.0: -0.0 (the anchor against itself) shows as 0
     return str(value)
+
+
+def readable(value) -> str:
+    """A number for people (Markdown and the page): four significant digits, thousands grouped, never an
+    exponent; the CSVs keep ``fmt``'s six digits."""
+    if not isinstance(value, float) or value == 0 or not math.isfinite(value):
+        return fmt(value)
+    decimals = max(0, 3 - math.floor(math.log10(abs(value))))
+    return f"{value + 0.0:,.{decimals}f}"
 
 
 def write_csv(path: Path, rows: list[dict]) -> None:
@@ -35,5 +45,5 @@ def markdown(rows: list[dict], labels: dict[str, str] | None = None) -> str:
     labels = labels or {}
     cell = lambda text: escape(text).replace("|", "\\|")  # noqa: E731
     lines = ["| " + " | ".join(cell(labels.get(c, c)) for c in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(fmt(row.get(c))) for c in columns) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell(readable(row.get(c))) for c in columns) + " |" for row in rows]
     return "\n".join(lines) + "\n"

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from html import escape
 
-from .files import fmt
+from .files import fmt, readable
 from .load import Group
-from .tables import FAILED, MATRIX, failure_rows
+from .tables import FAILED, MATRIX, MIN_POINTS, failure_rows
 
 PLOTLY_FILE = "plotly.min.js"
 FLAG = "†"
@@ -88,10 +88,13 @@ th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; white-spac
 td:first-child, th:first-child, td.text { text-align: left; }
 td.wrap { white-space: normal; min-width: 28em; }
 th { background: #f0f0f0; cursor: pointer; user-select: none; }
-.scroll th { position: sticky; top: 0; }
+.scroll th { position: sticky; top: 0; z-index: 2; }
+.scroll td:first-child, .scroll th:first-child { position: sticky; left: 0; z-index: 1; background: #fff; }
+.scroll th:first-child { background: #f0f0f0; z-index: 3; }
 th[aria-sort=ascending]::after { content: " ▲"; } th[aria-sort=descending]::after { content: " ▼"; }
 td.flag { background: #fff3cd; cursor: help; }
 .scroll { max-height: 32em; overflow: auto; display: inline-block; max-width: 100%; }
+.scroll.board { max-height: none; }
 .note { color: #555; font-size: 12px; max-width: 70em; }
 label { margin-right: 1.5em; }
 """
@@ -100,7 +103,7 @@ label { margin-right: 1.5em; }
 def _cell(value, text: bool = False, flag: str = "", wrap: bool = False) -> str:
     """A cell that shows 4 significant digits and sorts by the full value. ``flag``: why the
     value is doubtful (marked, shown on hover), or why there is none (on hover only)."""
-    shown = escape(f"{value + 0.0:.4g}" if isinstance(value, float) else fmt(value))
+    shown = escape(readable(value))
     marked = bool(flag) and value is not None
     classes = " ".join(c for c, on in (("text", text), ("wrap", wrap), ("flag", marked)) if on)
     attributes = (f' class="{classes}"' if classes else "") + (f' title="{escape(flag)}"' if flag else "")
@@ -131,7 +134,8 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
     headers += [("mean BD-rate (%)", "mean over the metrics the anchor has"), ("encode MP/s", ""), ("decode MP/s", "")]
     headers += [("description", "")]
     body = []
-    for codec, meta in sorted(group.codecs.items()):
+    ranked = sorted(group.codecs.items(), key=lambda kv: _rank(group, kv[0], bd_by_codec))
+    for codec, meta in ranked:
         rates = [r["bpp"] for r in rd if r["codec"] == codec]
         if not rates:
             continue
@@ -147,6 +151,12 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
         f'<table class="sortable leaderboard" data-anchor="{escape(anchor)}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def _rank(group: Group, codec: str, bd_by_codec: dict) -> tuple:
+    """The summary's order: lossy codecs by their mean BD-rate (best first), those without one, lossless last."""
+    mean = bd_by_codec.get(codec, {}).get("bd_rate_mean")
+    return not group.lossy(codec), mean is None, mean or 0, codec
 
 
 def _chart_data(group: Group, rd: list[dict], images: list[dict], axis: dict) -> str:
@@ -193,13 +203,18 @@ def leaderboard(
         for row in bd
         for c in group.metrics
     )
-    flag_legend = f"{FLAG} flagged: the curves overlap too little (hover the cell for how much); the value covers "
-    flag_legend = flag_legend + "the overlap only." if flagged else ""
+    flag_legend = (
+        f"{FLAG} flagged: fewer than {MIN_POINTS} points of the anchor's or the codec's curve lie where their ranges "
+        "overlap, the interval the value covers (hover the cell for the counts)."
+        if flagged
+        else ""
+    )
     metric_choice = _options([(c, meta["label"]) for c, meta in group.metrics.items()])
     image_names = sorted({r["image"] for r in tables["images"]})
     image_choice = _options([("", "mean over images")] + [(i, i) for i in image_names])
     sections = {
-        "unmeasured": "<h2>Codecs without rate–distortion points</h2>" + _table(unmeasured, "unmeasured", ("reason",)),
+        "unmeasured": "<h2>Codecs without rate–distortion points</h2>"
+        + _table(unmeasured, "unmeasured", ("reason", "names")),
         "failed": f"<h2>Failed items</h2><p class=note>{escape(FAILED)}</p>"
         + _table(failed, "failed", ("first reason",)),
         "matrix": f"<h2>Transforms × entropy coders</h2><p class=note>{escape(MATRIX)}</p><div class=scroll>"
@@ -231,9 +246,10 @@ def leaderboard(
 <h2>Leaderboard</h2>
 {anchor_choice}
 <p class="note">BD-rate: bits saved (negative) or spent against the anchor at equal quality, on the mean RD
-curves; lossless codecs have no BD-rate. MP/s: median over the codec's items. Click a header to sort.
+curves; rows by the mean BD-rate, best first; lossless codecs have none. MP/s: median over the codec's items.
+Click a header to sort.
 {flag_legend}</p>
-<div class="scroll">{boards}</div>
+<div class="scroll board">{boards}</div>
 {shown["unmeasured"]}
 {shown["failed"]}
 <h2>Rate–distortion</h2>

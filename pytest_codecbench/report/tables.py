@@ -11,7 +11,7 @@ import numpy as np
 
 from .load import Group, Item
 
-MIN_OVERLAP = 0.75
+MIN_POINTS = 3  # of each curve inside the interval a BD value covers, or it is flagged
 AVERAGING = (
     "Each point averages the images of the dataset: bpp and every metric are arithmetic means over images "
     "(PSNR is averaged in dB per image, the usual convention, not computed from the mean MSE); "
@@ -49,18 +49,24 @@ def failure_rows(group: Group) -> list[dict]:
 
 
 def unmeasured_rows(group: Group) -> list[dict]:
-    """The codecs of the sweep without a single rate–distortion point, and why (the skip reasons
-    the JSON gives; older files give none)."""
+    """One row per reason for which codecs whose items were collected (skipped or failed: the JSON names
+    them) have not a single rate–distortion point, with the codecs it holds; a codec of which no item was
+    collected (not selected by -k or -m, say) is no row."""
     measured = {item.codec for item in group.items.values()}
-    reasons = defaultdict(list)
+    reasons = defaultdict(list)  # codec -> why
     for skip in group.skipped:
         if skip.get("test") in (None, "test_rd") and skip["reason"] not in reasons[skip["codec"]]:
             reasons[skip["codec"]].append(skip["reason"])
-    return [
-        {"codec": codec, "reason": "; ".join(reasons[codec]) or "no item measured (the JSON gives no reason)"}
-        for codec in sorted(group.codecs)
-        if codec not in measured
+    for failure in group.failed:
+        if failure.get("test") in (None, "test_rd") and failure["codec"] not in reasons:
+            reasons[failure["codec"]].append("every item failed (see Failed items)")
+    by_reason = defaultdict(list)
+    for codec in sorted(set(reasons) - measured):
+        by_reason["; ".join(reasons[codec])].append(codec)
+    rows = [
+        {"codecs": len(codecs), "reason": reason, "names": ", ".join(codecs)} for reason, codecs in by_reason.items()
     ]
+    return sorted(rows, key=lambda row: (-row["codecs"], row["reason"]))
 
 
 def _mean(values: list) -> float | None:
@@ -293,9 +299,10 @@ def bd_anchors(rd: list[dict], group: Group) -> list[str]:
 def bd_rows(group: Group, anchor: str, method: str = "pchip", rd: list[dict] | None = None) -> list[dict]:
     """BD-rate (%) and BD-metric of every lossy codec against ``anchor``, per metric, on the mean RD curves.
 
-    A curve needs at least two points and a metric that rises with rate; a pair whose
-    metric (BD-rate) or log-rate (BD-metric) ranges overlap on less than 75% of their union
-    is flagged (the bjontegaard package's threshold): the value covers the overlap only. ``rd``: the
+    A curve needs at least two points and a metric that rises with rate. Each value covers the interval
+    where both curves' metric (BD-rate) or log-rate (BD-metric) ranges overlap, as the bjontegaard
+    package computes it; a pair with fewer than MIN_POINTS points of either curve inside one of those
+    intervals is flagged, the value then resting on too few points to mean much. ``rd``: the
     group's ``rd_rows``, where they were computed already.
     """
     curves = defaultdict(list)
@@ -343,12 +350,61 @@ def _bd(anchor_rows, test_rows, column, meta, method):
     kw = {"method": method, "require_matching_points": False, "min_overlap": 0}  # overlap is flagged below
     rate = bjontegaard.bd_rate(a_rate, a_quality, t_rate, t_quality, **kw)
     delta = bjontegaard.bd_psnr(a_rate, a_quality, t_rate, t_quality, **kw)
-    shares = {"metric": quality_overlap, "log-rate": rate_overlap}
-    notes = [f"{what} ranges overlap {share:.0%}" for what, share in shares.items() if share < MIN_OVERLAP]
-    return rate, delta if meta.get("higher_is_better", True) else -delta, "; ".join(notes)
+    notes = [_too_few("metric", a_quality, t_quality), _too_few("log-rate", np.log(a_rate), np.log(t_rate))]
+    return rate, delta if meta.get("higher_is_better", True) else -delta, "; ".join(n for n in notes if n)
+
+
+def _too_few(what: str, anchor, test) -> str:
+    """Why a BD value over the interval where both curves' ``what`` ranges overlap means little: fewer
+    than MIN_POINTS points of either curve inside it (the value is an extrapolation of two); else ""."""
+    low, high = max(min(anchor), min(test)), min(max(anchor), max(test))
+    inside = [sum(low - 1e-12 <= v <= high + 1e-12 for v in values) for values in (anchor, test)]
+    if min(inside) >= MIN_POINTS:
+        return ""
+    return f"{what} ranges overlap on {inside[0]} anchor and {inside[1]} codec points (fewer than {MIN_POINTS})"
 
 
 def _overlap(a, b) -> float:
     """The share of the union of two ranges that both cover."""
     shared = min(max(a), max(b)) - max(min(a), min(b))
     return max(shared, 0) / (max(max(a), max(b)) - min(min(a), min(b)))
+
+
+HEADLINE = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM dB", "lpips_alex": "LPIPS"}  # the summary's BD-rate columns
+SUMMARY = (
+    "One row per codec with rate–distortion points, sorted by the mean BD-rate (bits saved, negative, or spent "
+    "against the anchor at equal quality, mean over the metrics the anchor has); bpp: the range of its mean points; "
+    "MP/s: median over its items; kMAC/px: fvcore's encoder/decoder count, median over qualities (learned codecs). "
+    "Per-metric BD-rates, per-quality points and stage times follow below."
+)
+
+
+def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict]) -> list[dict]:
+    """The first table: who wins, by how much, at what cost (see SUMMARY). Each BD value keeps its
+    ``note_*`` (the flag's reason)."""
+    bd_by_codec = {row["codec"]: row for row in bd}
+    cost = {row["codec"]: row for row in complexity}
+    rates = defaultdict(list)
+    for row in rd:
+        rates[row["codec"]].append(row["bpp"])
+    rows = []
+    for codec, bpp in rates.items():
+        row = {"codec": codec, "bpp": f"{min(bpp):.3g}–{max(bpp):.3g}" if len(bpp) > 1 else f"{bpp[0]:.3g}"}
+        scores = bd_by_codec.get(codec, {})
+        for column in HEADLINE:
+            if column in group.metrics:
+                row[f"bd_rate_{column}"] = scores.get(f"bd_rate_{column}")
+                row[f"note_{column}"] = scores.get(f"note_{column}") or ""
+        row["bd_rate_mean"] = scores.get("bd_rate_mean")
+        speed = cost.get(codec, {})
+        row["encode_mps"], row["decode_mps"] = speed.get("encode_mps"), speed.get("decode_mps")
+        if speed.get("encoder_kmacs_per_pixel") is not None:
+            row["kmac_per_px"] = f"{speed['encoder_kmacs_per_pixel']:.4g} / {speed['decoder_kmacs_per_pixel']:.4g}"
+        rows.append(row)
+    return sorted(rows, key=lambda r: (not group.lossy(r["codec"]), r["bd_rate_mean"] is None, r["bd_rate_mean"] or 0))
+
+
+def summary_labels(anchor: str) -> dict[str, str]:
+    labels = {f"bd_rate_{c}": f"BD-rate {name} vs {anchor} (%)" for c, name in HEADLINE.items()}
+    labels["bd_rate_mean"] = f"mean BD-rate vs {anchor} (%)"
+    return {**labels, "encode_mps": "encode MP/s", "decode_mps": "decode MP/s", "kmac_per_px": "kMAC/px enc / dec"}
