@@ -4,18 +4,57 @@
 from __future__ import annotations
 
 import argparse
+import configparser
 import sys
+import tomllib
 from pathlib import Path
 
 from .codec import CodecError, load_codecs, no_weights
 
+INI_FILES = ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg")  # pytest's order
+
+
+def _ini_dirs(path: Path) -> list[str] | None:
+    """``codecbench_codec_dirs`` of an ini file, or None when it is not pytest's (no pytest section)."""
+    if path.suffix == ".toml":
+        options = tomllib.loads(path.read_text()).get("tool", {}).get("pytest", {}).get("ini_options")
+        value = None if options is None else options.get("codecbench_codec_dirs", [])
+        return value.split() if isinstance(value, str) else value
+    parser = configparser.ConfigParser()
+    parser.read(path)
+    section = "tool:pytest" if path.name == "setup.cfg" else "pytest"
+    if not parser.has_section(section):
+        return [] if path.name in ("pytest.ini", ".pytest.ini") else None
+    return parser.get(section, "codecbench_codec_dirs", fallback="").split()
+
+
+def project_codec_dirs(start: Path) -> list[Path]:
+    """The adapter folders of the project around ``start``: ``codecbench_codec_dirs`` of the ini file pytest
+    would use there (the first from ``start`` upward), relative to it, as a sweep started there finds them."""
+    for folder in (start, *start.parents):
+        for name in INI_FILES:
+            found = _ini_dirs(folder / name) if (folder / name).is_file() else None
+            if found is not None:
+                return [folder / d for d in found]
+    return []
+
 
 def _codecs(args):
+    """The codecs a sweep started here would find, with --codec-dir's folders added (as pytest's option does)."""
+    dirs = dict.fromkeys(p.resolve() for p in [*project_codec_dirs(Path.cwd()), *map(Path, args.codec_dir)])
     try:
-        return load_codecs([Path(d) for d in args.codec_dir])
+        codecs = load_codecs(list(dirs))
     except CodecError as error:
         print(f"codecbench: {error}", file=sys.stderr)
         return None
+    if not codecs:
+        print(
+            "codecbench: no codecs: no ini file from here upward sets codecbench_codec_dirs, no --codec-dir was "
+            "given and no installed package registers any (run it in the project folder, or give --codec-dir)",
+            file=sys.stderr,
+        )
+        return None
+    return codecs
 
 
 def list_codecs(args) -> int:
@@ -106,17 +145,17 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--log-bpp", action="store_true", help="the same as --bpp-axis log")
     rep.set_defaults(run=report)
     codecs = commands.add_parser("codecs", help="list codecs, their default quality grid and library versions")
-    codecs.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")
+    codecs.add_argument("--codec-dir", action="append", default=[], help="another folder of adapter files (repeatable)")
     codecs.set_defaults(run=list_codecs)
     weights = commands.add_parser(
         "weights", help="list learned codecs' pretrained checkpoints: present, missing or corrupt, and where"
     )
-    weights.add_argument("--codec-dir", action="append", default=[], help="folder of adapter files (repeatable)")
+    weights.add_argument(
+        "--codec-dir", action="append", default=[], help="another folder of adapter files (repeatable)"
+    )
     weights.add_argument("--download", action="store_true", help="fetch missing checkpoints (hash-checked)")
     weights.set_defaults(run=list_weights)
     args = parser.parse_args(argv)
-    if args.command in ("codecs", "weights") and not args.codec_dir and Path("codecs").is_dir():
-        args.codec_dir = ["codecs"]
     return args.run(args)
 
 

@@ -60,6 +60,7 @@ def test_k_and_m_select_as_pytest_users_expect(project):
         "jxl-lossless",
         "jpeg2000-lossless",
         "jpegls",
+        "jpegls-hp1",
     }
 
 
@@ -208,3 +209,20 @@ def test_an_unrelated_project_gets_only_the_options(pytester):
     result.stdout.fnmatch_lines(["controller: torch False, restarts None"])
     assert "codecbench:" not in result.stdout.str() and "codecbench 0" not in result.stdout.str()  # no header
     assert "--codecs" in pytester.runpytest_subprocess("--help").stdout.str()
+
+
+def test_the_codecs_command_finds_the_projects_adapters_from_any_folder_in_it(tmp_path, monkeypatch, capsys):
+    from pytest_codecbench.cli import main
+
+    monkeypatch.chdir(REPO / "tests")  # below the project's pyproject.toml, whose ini names codecs/
+    assert main(["codecs"]) == 0 and "jpeg-q5 jpeg-q10" in capsys.readouterr().out
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "raw.py").write_text(
+        "from pytest_codecbench import Codec\nCODECS = [Codec('raw', lambda i, q: i.tobytes(), bytes, (0,))]\n"
+    )
+    assert main(["codecs", "--codec-dir", str(tmp_path / "mine")]) == 0  # added to codecs/, as pytest's option
+    out = capsys.readouterr().out
+    assert "\nraw " in out and "jpeg-q5" in out
+    monkeypatch.chdir(tmp_path)  # outside any project: says so, instead of printing nothing
+    assert main(["codecs"]) == 2
+    assert "no codecs: no ini file from here upward sets codecbench_codec_dirs" in capsys.readouterr().err

@@ -374,7 +374,8 @@ HEADLINE = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM dB", "lpips_alex": "LPIPS"}  
 SUMMARY = (
     "One row per codec with rate–distortion points, sorted by the mean BD-rate (bits saved, negative, or spent "
     "against the anchor at equal quality, mean over the metrics the anchor has); bpp: the range of its mean points; "
-    "MP/s: median over its items; kMAC/px: fvcore's encoder/decoder count, median over qualities (learned codecs). "
+    "MP/s: median over its items; kMAC/px: fvcore's encoder/decoder count, median over qualities (learned codecs); "
+    "settings: the codec's description (chroma format, speed, bit depth, colour transform). "
     "Per-metric BD-rates, per-quality points and stage times follow below."
 )
 
@@ -400,6 +401,7 @@ def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[
         row["encode_mps"], row["decode_mps"] = speed.get("encode_mps"), speed.get("decode_mps")
         if speed.get("encoder_kmacs_per_pixel") is not None:
             row["kmac_per_px"] = f"{speed['encoder_kmacs_per_pixel']:.4g} / {speed['decoder_kmacs_per_pixel']:.4g}"
+        row["settings"] = group.codecs.get(codec, {}).get("description", "")  # what tells variants apart
         rows.append(row)
     return sorted(rows, key=lambda r: (not group.lossy(r["codec"]), r["bd_rate_mean"] is None, r["bd_rate_mean"] or 0))
 
