@@ -512,3 +512,34 @@ def test_a_bd_value_is_flagged_when_fewer_than_three_points_of_a_curve_lie_in_th
     assert _too_few("metric", [1, 2, 3, 4, 5], [2, 3, 4, 6]) == ""  # 4 and 3 points inside [2, 5]
     flagged = _too_few("metric", [1, 2, 3, 4, 5], [4.5, 5.5, 6.5])  # 1 and 1 inside [4.5, 5]
     assert flagged == "metric ranges overlap on 1 anchor and 1 codec points (fewer than 3)"
+
+
+def test_many_codecs_plot_the_anchor_and_each_familys_best_and_each_family_apart(run, tmp_path):
+    from pytest_codecbench.report.plots import plot_selection
+
+    codecs = [f"{f}-{i}" for f in ("a", "b", "c") for i in range(5)]
+    means = [3.0, -1.0, 2.0, -4.0, 0.0]  # by variant; b-3 best of all, a-3 and c-3 best of theirs
+    bd = [{"codec": c, "bd_rate_mean": means[int(c[-1])] - 5 * (c == "b-3")} for c in codecs]
+    best = {f: min((row["bd_rate_mean"], row["codec"]) for row in bd if row["codec"][0] == f)[1] for f in "abc"}
+    main, families = plot_selection(codecs, bd, "c-0")
+    assert main == sorted({*best.values(), "c-0"}) and "b-3" in main
+    assert families == {f: [c for c in codecs if c[0] == f] for f in "abc"}
+    assert plot_selection(codecs[:12], bd, "a-0") == (codecs[:12], {})  # a dozen fit on one plot
+
+    report = json.loads(run.read_text())
+    copies = []
+    for bench in report["benchmarks"]:
+        for i in range(5):
+            twin = copy.deepcopy(bench)
+            twin["params"]["codec"] = f"{bench['params']['codec']}-v{i}"
+            twin["extra_info"]["bpp"] *= 1 + i / 10  # each variant a little worse
+            copies.append(twin)
+    report["benchmarks"] += copies
+    for codec, meta in list(report["codecbench"]["codecs"].items()):
+        report["codecbench"]["codecs"].update({f"{codec}-v{i}": meta for i in range(5)})
+    assert build([_write(tmp_path / "many.json", report)], tmp_path / "out", anchor="jpeg") == 0
+    (folder,) = groups(tmp_path / "out")
+    readme = (folder / "README.md").read_text()
+    assert "the plots show the anchor and the best of each family by mean BD-rate (jpeg, jxl, webp)" in readme
+    expected = {"rd-psnr.png", "rd-psnr-jpeg.png", "rd-psnr-jxl.png", "rd-psnr-webp.png"}
+    assert {p.name for p in [*folder.glob("rd-psnr.png"), *folder.glob("rd-psnr-*.png")]} == expected

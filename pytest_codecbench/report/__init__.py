@@ -12,7 +12,7 @@ from .files import escape, markdown, readable, write_csv
 from .index import write_index
 from .load import Group, ReportError, merge
 from .page import FLAG, PLOTLY_FILE, leaderboard
-from .plots import bpp_axis, file_stem, rd_plots
+from .plots import MAX_CURVES, bpp_axis, file_stem, plot_selection, rd_plots
 from .tables import (
     AVERAGING,
     FAILED,
@@ -114,7 +114,14 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         bd_text = "## BD-rate\n\nNo BD-rate: no lossy codec has two or more RD points here.\n\n"
     lossy = {c for c in group.codecs if group.lossy(c)}
     axis = bpp_axis(rd, lossy, axis_choice)
-    plots = rd_plots(group, rd, folder, axis)
+    main, families = plot_selection(sorted({r["codec"] for r in rd} & lossy), bd_by_anchor.get(first, []), first)
+    plots = rd_plots(group, rd, folder, axis, main)
+    headline = next((c for c in ("psnr", *group.metrics) if c in group.metrics), None)
+    family_plots = [
+        (name, path)
+        for name, members in families.items()
+        for _, path in rd_plots(group, rd, folder, axis, members, [headline], f"-{file_stem(name)}")
+    ]
     labels = {c: f"{c}: {m['label']}" for c, m in group.metrics.items()}
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     failed = failure_rows(group)
@@ -135,8 +142,9 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
         + (f"## Transforms × entropy coders\n\n{MATRIX}\n\n{markdown(matrix)}\n" if matrix else "")
-        + (f"## Plots\n\n{escape(axis['reason'])}\n\n" if plots else "")
+        + (f"## Plots\n\n{escape(axis['reason'])}{_selection_note(main, families)}\n\n" if plots else "")
         + "".join(f"![{escape(label)}]({p.name})\n\n*{escape(label)}*\n\n" for label, p in plots)
+        + "".join(f"![{escape(name)}]({p.name})\n\n*the {escape(name)} family*\n\n" for name, p in family_plots)
     )
     tables = {
         "rd": rd,
@@ -159,6 +167,15 @@ def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: l
     rows = summary_rows(group, rd, bd, complexity)
     head = f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
     return head + _bd_markdown(rows, summary_labels(anchor)) + "\n"
+
+
+def _selection_note(main: list[str], families: dict[str, list[str]]) -> str:
+    if not families:
+        return ""
+    return (
+        f" More than {MAX_CURVES} codecs: the plots show the anchor and the best of each family by mean BD-rate "
+        f"({', '.join(main)}); each family of several codecs has a plot of its own below; the page's chart has all."
+    )
 
 
 def _counts_section(counts: list[dict]) -> str:

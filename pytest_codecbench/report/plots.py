@@ -39,17 +39,45 @@ def bpp_axis(rd: list[dict], lossy: set[str], choice: str = "auto") -> dict:
     return {"log": log, "title": "bits per pixel (bpp)" + (", log scale" if log else ""), "reason": reason}
 
 
+MAX_CURVES = 12  # more lossy codecs than this: the main plots show the anchor and each family's best
+
+
+def family(codec: str) -> str:
+    """A codec's family for the plots: a matrix codec's transform (``dct8+ans``: dct8), else its name up
+    to the first hyphen (``avif-s0``: avif)."""
+    return codec.partition("+")[0] if "+" in codec else codec.partition("-")[0]
+
+
+def plot_selection(codecs: list[str], bd: list[dict], anchor: str | None) -> tuple[list[str], dict[str, list[str]]]:
+    """The codecs of the main plots, and the families drawn apart. Up to MAX_CURVES codecs all go on the
+    main plots; beyond, the anchor and the best of each family (lowest mean BD-rate, else the first name),
+    and every family of more than one codec gets a plot of its own."""
+    if len(codecs) <= MAX_CURVES:
+        return codecs, {}
+    mean = {row["codec"]: row.get("bd_rate_mean") for row in bd}
+    families = defaultdict(list)
+    for codec in codecs:
+        families[family(codec)].append(codec)
+    best = [min(members, key=lambda c: (mean.get(c) is None, mean.get(c) or 0, c)) for members in families.values()]
+    main = sorted({*best, *([anchor] if anchor in codecs else [])})
+    return main, {name: members for name, members in sorted(families.items()) if len(members) > 1}
+
+
 # Names and labels come from JSON files: plain text, never mathtext ("$…$").
 @plt.rc_context({"text.parse_math": False})
-def rd_plots(group: Group, rd: list[dict], folder: Path, axis: dict) -> list[tuple[str, Path]]:
-    """One figure per metric column with at least one lossy curve; returns (metric label, PNG path)
-    pairs (an SVG lies beside each PNG)."""
+def rd_plots(
+    group: Group, rd: list[dict], folder: Path, axis: dict, codecs: list[str], metrics: list[str] | None = None, stem=""
+) -> list[tuple[str, Path]]:
+    """One figure per metric column (of ``metrics``, default all) with at least one curve of ``codecs``;
+    returns (metric label, PNG path) pairs (an SVG lies beside each PNG, named ``rd-METRIC{stem}``)."""
     curves = defaultdict(list)
     for row in rd:
-        if group.lossy(row["codec"]):
+        if row["codec"] in codecs:
             curves[row["codec"]].append(row)
     written = []
     for column, meta in group.metrics.items():
+        if metrics is not None and column not in metrics:
+            continue
         drawn = {c: [r for r in rows if r[column] is not None] for c, rows in sorted(curves.items())}
         drawn = {c: points for c, points in drawn.items() if points}
         if not drawn:
@@ -65,12 +93,13 @@ def rd_plots(group: Group, rd: list[dict], folder: Path, axis: dict) -> list[tup
             # plain tick labels: the default ones are mathtext, which is off here
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.set_ylabel(meta["label"])
-        ax.set_title(f"{group.dataset} ({group.crop}): {meta['label']}", fontsize=10)
+        which = f", {stem.lstrip('-')} family" if stem else ""
+        ax.set_title(f"{group.dataset} ({group.crop}){which}: {meta['label']}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         # outside the axes: 20 curves would cover the data
         ax.legend(fontsize=7, ncol=1 if len(drawn) <= 16 else 2, loc="upper left", bbox_to_anchor=(1.01, 1))
         fig.tight_layout()
-        path = folder / f"rd-{file_stem(column)}.png"
+        path = folder / f"rd-{file_stem(column)}{stem}.png"
         fig.savefig(path)
         # no date and fixed element ids: the same data gives the same file, so git diffs stay quiet
         with plt.rc_context({"svg.hashsalt": "codecbench"}):
