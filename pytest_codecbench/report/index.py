@@ -26,16 +26,16 @@ def _speed_rows(groups: list[Group]) -> list[dict]:
 HASHES = {"bitstream": "bitstream_sha256", "decoded image": "decoded_sha256"}
 
 
-def disagreements(groups: list[Group]) -> list[dict]:
-    """The items (codec, quality, image) measured on several machines of one dataset and crop that did not
-    give the same bitstream or the same decoded image on all of them (entropy coders that decode
-    differently on another device, encoders with machine-dependent paths). Records without a hash
-    (older JSONs) take no part."""
+def disagreements(groups: list[Group]) -> tuple[int, list[dict]]:
+    """How many items (codec, quality, image) of one dataset and crop were measured on several machines,
+    and those that did not give the same bitstream or the same decoded image on all of them (entropy
+    coders that decode differently on another device, encoders with machine-dependent paths). Records
+    without a hash (older JSONs) take no part."""
     by_item = defaultdict(dict)
     for group in groups:
         for key, item in group.items.items():
             by_item[group.dataset, group.crop, *key][group.machine] = item.record
-    rows = []
+    rows, shared = [], sum(len(records) > 1 for records in by_item.values())
     for (dataset, crop, codec, quality, image), records in sorted(by_item.items()):
         differs = [what for what, key in HASHES.items() if len({r[key] for r in records.values() if r.get(key)}) > 1]
         if len(records) < 2 or not differs:
@@ -47,16 +47,7 @@ def disagreements(groups: list[Group]) -> list[dict]:
         row["differs"] = " and ".join(differs)
         row["machines (bitstream / decoded SHA-256)"] = "; ".join(f"{m}: {h}" for m, h in sorted(hashes.items()))
         rows.append(row)
-    return rows
-
-
-def _shared_items(groups: list[Group]) -> int:
-    """How many items of one dataset and crop were measured on more than one machine."""
-    machines = defaultdict(set)
-    for group in groups:
-        for key in group.items:
-            machines[group.dataset, group.crop, *key].add(group.machine)
-    return sum(len(m) > 1 for m in machines.values())
+    return shared, rows
 
 
 def _agreement(shared: int, differing: list[dict]) -> str:
@@ -93,8 +84,7 @@ def write_index(groups: list[Group], out: Path, command: str) -> None:
     )
     for (dataset, crop), rows in speeds.items():
         md += f"\n## Speed on {dataset} ({crop})\n\n{note}\n\n{markdown(rows)}"
-    differing = disagreements(groups)
-    shared = _shared_items(groups)
+    shared, differing = disagreements(groups)
     if shared:
         md += f"\n## The same items on several machines\n\n{_agreement(shared, differing)}\n\n"
         md += markdown(differing) if differing else ""
