@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 from .codec import Codec, Quality, import_adapter, module_versions
 from .images import embedded, load_rgb
-from .kits import adaptive, complexity, compressai_models, ffmpeg, ycbcr
+from .kits import adaptive, command_line, complexity, compressai_models, ffmpeg, ycbcr
 from .kits.pillow import pillow_codec
 from .kits.torch_compat import import_quietly, import_torchvision
 from .kits.torch_models import device, split_stage, synchronizer, to_image, to_tensor
@@ -47,6 +47,7 @@ __all__ = [
     "__version__",
     "adaptive",
     "combine",
+    "command_line",
     "complexity",
     "compressai_models",
     "device",

@@ -112,7 +112,8 @@ def list_weights(args) -> int:
 def report(args) -> int:
     from .report import build
 
-    return build(args.files, args.output, args.anchor, args.bd_method, "log" if args.log_bpp else args.bpp_axis)
+    axis = "log" if args.log_bpp else args.bpp_axis
+    return build(args.files, args.output, args.anchor, args.bd_method, axis, args.published or "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,6 +133,12 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="anchor codec for BD-rate (default: the one with an unflagged BD-rate against the most codecs); "
         "several, comma-separated, write bd-rate-NAME.csv for each but the first, which the page shows",
+    )
+    rep.add_argument(
+        "--published",
+        choices=("compressai",),
+        help="draw published curves beside ours and give their BD-rate against our anchor and their own: "
+        "compressai (its Kodak results, a pinned commit, in the package data)",
     )
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"

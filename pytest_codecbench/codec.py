@@ -60,6 +60,9 @@ class Codec:
     # every run gives the same bitstream and image; False for codecs that vary by design (their
     # items then record the spread of bpp over the runs instead of failing)
     deterministic: bool = True
+    # one untimed run first, for first-call costs (loading a model); False where every run starts
+    # afresh (a command-line program) and a run takes minutes (VTM)
+    warm_up: bool = True
     requires: tuple[str, ...] = ()  # modules imported before use; a missing one skips the items
     unavailable: Callable[[], str | None] | None = None  # why it cannot run here (a missing tool), or None
     versions: Callable[[], dict[str, str]] = dict  # library versions, called after the imports

@@ -149,7 +149,9 @@ def test_a_missing_encoder_skips_naming_it(project, fake_ffmpeg, monkeypatch):
     ffmpeg.missing.cache_clear()
     ffmpeg.executable.cache_clear()
     monkeypatch.setenv(ffmpeg.ENV, str(fake_ffmpeg.parent / "nowhere"))
-    assert ffmpeg.missing("libvvenc", "vvc").startswith(f"FFmpeg not found ({fake_ffmpeg.parent / 'nowhere'})")
+    assert ffmpeg.missing("libvvenc", "vvc").startswith(
+        f"ffmpeg not found (looked in $CODECBENCH_FFMPEG={fake_ffmpeg.parent / 'nowhere'}): {ffmpeg.INSTALL}"
+    )
 
 
 def test_psnr_ycbcr_equals_an_independent_computation():

@@ -543,3 +543,68 @@ def test_many_codecs_plot_the_anchor_and_each_familys_best_and_each_family_apart
     assert "the plots show the anchor and the best of each family by mean BD-rate (jpeg, jxl, webp)" in readme
     expected = {"rd-psnr.png", "rd-psnr-jpeg.png", "rd-psnr-jxl.png", "rd-psnr-webp.png"}
     assert {p.name for p in [*folder.glob("rd-psnr.png"), *folder.glob("rd-psnr-*.png")]} == expected
+
+
+def test_an_anchor_measured_on_another_machine_is_borrowed_without_its_times(run, tmp_path):
+    """VTM measured once, on one machine: the other machine's report takes its points for BD-rate
+    and plots, and shows none of its times (they are in its own machine's report)."""
+    data = json.loads(run.read_text())
+    theirs = copy.deepcopy(data)
+    theirs["benchmarks"] = [b for b in theirs["benchmarks"] if b["params"]["codec"] == "webp"]
+    for bench in theirs["benchmarks"]:
+        bench["extra_info"]["machine"] = "Another CPU, 8 cores"
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["params"]["codec"] != "webp"]
+    paths = [_write(tmp_path / "here.json", data), _write(tmp_path / "there.json", theirs)]
+    assert build(paths, tmp_path / "out", anchor="webp") == 0
+    here, there = sorted(groups(tmp_path / "out"), key=lambda f: "another" in f.name)
+    with open(here / "bd-rate.csv") as f:
+        bd = {row["codec"]: row for row in csv.DictReader(f)}
+    assert set(bd) == {"jpeg", "jxl", "webp"} and float(bd["webp"]["bd_rate_ssim"]) == 0
+    whole, _ = merge([run])
+    assert float(bd["jpeg"]["bd_rate_ssim"]) == pytest.approx(bd_rows(whole[0], "webp")[0]["bd_rate_ssim"], rel=1e-5)
+    with open(here / "stage-times.csv") as f:
+        assert "webp" not in {row["codec"] for row in csv.DictReader(f)}
+    with open(here / "rd.csv") as f:
+        assert all(row["encode_ms"] == "" for row in csv.DictReader(f) if row["codec"] == "webp")
+    assert "webp: rate–distortion points measured on Another CPU, 8 cores" in (here / "README.md").read_text()
+    with open(there / "stage-times.csv") as f:
+        assert {row["codec"] for row in csv.DictReader(f)} == {"webp"}
+    assert "items measured on more than one machine" not in (tmp_path / "out" / "index.md").read_text()
+
+
+def test_published_curves_are_drawn_and_compared_with_our_anchor_and_theirs(run, tmp_path):
+    from pytest_codecbench.report import published
+
+    curves = published.curves("compressai")
+    assert {"compressai:vtm", "compressai:hm", "compressai:jpeg"} <= set(curves)
+    assert curves["compressai:vtm"][4] == pytest.approx(
+        {"bpp": 0.8748101128472224, "psnr": 37.419793158067485, "ms_ssim": 0.988776795566082}
+        | {"ms_ssim_db": -10 * __import__("math").log10(1 - 0.988776795566082)}
+    )
+    data = json.loads(run.read_text())
+    data["codecbench"]["dataset"]["name"] = "kodak"  # published curves go beside Kodak full images only
+    # our "jpeg" curve made CompressAI's published VTM points: BD-rate against their VTM's is then ~0
+    vtm = curves["compressai:vtm"]
+    data["benchmarks"] = [b for b in data["benchmarks"] if b["params"]["codec"] != "jpeg"]
+    for index, point in enumerate(vtm):
+        bench = copy.deepcopy(data["benchmarks"][0])
+        bench["params"] = {**bench["params"], "codec": "anchor", "quality": index}
+        bench["extra_info"]["bpp"] = point["bpp"]
+        bench["extra_info"]["metrics"] = {**bench["extra_info"]["metrics"], "psnr": point["psnr"]}
+        data["benchmarks"].append(bench)
+    data["codecbench"]["codecs"]["anchor"] = {**data["codecbench"]["codecs"]["jxl"], "description": "VTM's points"}
+    path = _write(tmp_path / "kodak.json", data)
+    assert build([path], tmp_path / "out", anchor="anchor", published="compressai") == 0
+    (folder,) = groups(tmp_path / "out")
+    with open(folder / "published-bd-rate.csv") as f:
+        rows = {row["curve"]: row for row in csv.DictReader(f)}
+    hm = rows["compressai:hm"]
+    ours, theirs = float(hm["bd_rate_psnr_vs_anchor"]), float(hm["bd_rate_psnr_vs_their_vtm"])
+    assert ours == pytest.approx(theirs, abs=1e-9) and theirs == pytest.approx(23.3, abs=0.1)  # DESIGN.md's figure
+    assert float(rows["compressai:vtm"]["bd_rate_psnr_vs_anchor"]) == pytest.approx(0, abs=1e-9)
+    readme = (folder / "README.md").read_text()
+    assert "## Published curves: compressai against anchor (pchip)" in readme
+    assert "compressai:hm (published)" in (folder / "rd-psnr.svg").read_text()
+    # not beside another dataset's curves
+    assert build([run], tmp_path / "other", anchor="jpeg", published="compressai") == 0
+    assert not list((tmp_path / "other").glob("*/published-bd-rate.csv"))

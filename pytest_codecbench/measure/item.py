@@ -115,17 +115,18 @@ def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality)
         raise CodecFailure(f"{where}: estimate failed: {type(error).__name__}: {error}") from error
 
 
-def _time(benchmark, roundtrip, timer: StageTimer, outputs: _Outputs, precision: float, where: str):
+def _time(benchmark, roundtrip, timer: StageTimer, outputs: _Outputs, precision: float, where: str, warm_up: bool):
     """The round trip's result and why its rounds stopped, timed over rounds after one warm-up run
-    (first-call costs such as loading a model are not kept). Rounds go on until the median round
-    trip's confidence interval is within ±precision of it ("precise"), or --benchmark-max-time is
-    spent ("max-time"); never fewer than --benchmark-min-rounds. Each run's output is checked
-    outside its time."""
+    (first-call costs such as loading a model are not kept; none if not ``warm_up``). Rounds go on
+    until the median round trip's confidence interval is within ±precision of it ("precise"), or
+    --benchmark-max-time is spent ("max-time"); never fewer than --benchmark-min-rounds. Each run's
+    output is checked outside its time."""
     try:
-        result = roundtrip()
-        outputs.check(*result)
-        if not benchmark.enabled:
-            return result, "timing disabled"
+        if warm_up or not benchmark.enabled:
+            result = roundtrip()
+            outputs.check(*result)
+            if not benchmark.enabled:
+                return result, "timing disabled"
         timer.runs.clear()
         min_rounds, max_time = bench.limits(benchmark)
         durations: list[float] = []
@@ -174,7 +175,9 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
     with Peak(RUNTIME.device) as peak:
         start = cpu_seconds()
         try:
-            (data, decoded), stopped = _time(benchmark, roundtrip, timer, outputs, sweep.time_precision, where)
+            (data, decoded), stopped = _time(
+                benchmark, roundtrip, timer, outputs, sweep.time_precision, where, codec.warm_up
+            )
             roundtrips = cpu_seconds() - start
             estimates = _estimate(where, codec, reference, quality)
             if not sweep.store.intact(image, reference):  # before the metrics read it, or cache it

@@ -11,6 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 STATUS, CLEAR_REFS, MEMINFO = Path("/proc/self/status"), Path("/proc/self/clear_refs"), Path("/proc/meminfo")
+_children: list[int] = []  # peak resident bytes of each child process reaped since the last Peak began
+
+
+def note_child(peak_bytes: int) -> None:
+    """A child process's own peak (a command-line codec's encoder): the item records the largest."""
+    _children.append(peak_bytes)
 
 
 def _kib(path: Path, field: str) -> int | None:
@@ -37,6 +43,7 @@ class Peak:
         self.start: int | None = None
 
     def __enter__(self):
+        _children.clear()
         try:
             CLEAR_REFS.write_text("5")  # resets VmHWM to the current resident set
             self.start = _kib(STATUS, "VmRSS")
@@ -50,6 +57,7 @@ class Peak:
 
     def __exit__(self, *exc):
         self.high = _kib(STATUS, "VmHWM") if self.start is not None else None
+        self.children = list(_children)
         if self.cuda:
             import torch
 
@@ -61,4 +69,6 @@ class Peak:
         peak = {"rss_above_start_mb": None if self.high is None else max(self.high - self.start, 0) / mb}
         if self.cuda:
             peak["cuda_max_allocated_mb"] = self.cuda_peak / mb
+        if self.children:
+            peak["child_process_mb"] = max(self.children) / mb
         return peak

@@ -26,7 +26,8 @@ def stage(name: str, sync: Callable[[], None] | None = None):
     """Time a named stage; nested stages are named ``outer/inner``.
 
     Outside a measured round trip this does nothing, so codecs may call it freely.
-    CPU time is the process's (all threads), wall time is ``perf_counter``. ``sync``
+    CPU time is the process's (all threads) and its children's (a command-line codec's
+    program, once reaped), wall time is ``perf_counter``. ``sync``
     (e.g. ``torch.cuda.synchronize``) is called before each clock reading, so that work
     queued on an accelerator is counted in the stage that queued it.
     """
@@ -38,13 +39,13 @@ def stage(name: str, sync: Callable[[], None] | None = None):
     token = _active.set((timer, f"{prefix}/{name}" if prefix else name))
     if sync:
         sync()
-    wall, cpu = time.perf_counter(), time.process_time()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     try:
         yield
     finally:
         if sync:
             sync()
-        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
         _active.reset(token)
         record(name, wall, cpu)
 

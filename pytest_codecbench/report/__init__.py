@@ -8,9 +8,10 @@ from pathlib import Path
 
 from plotly.offline import get_plotlyjs
 
+from . import published as published_curves
 from .files import escape, markdown, readable, write_csv
 from .index import write_index
-from .load import Group, ReportError, merge
+from .load import Group, ReportError, borrow, merge
 from .page import FLAG, PLOTLY_FILE, leaderboard
 from .plots import MAX_CURVES, bpp_axis, file_stem, plot_selection, rd_plots
 from .tables import (
@@ -28,6 +29,7 @@ from .tables import (
     matrix_rows,
     rd_rows,
     stage_time_rows,
+    startup_note,
     summary_labels,
     summary_rows,
     unmeasured_rows,
@@ -86,9 +88,12 @@ def _bd_markdown(bd: list[dict], labels: dict[str, str] | None = None) -> str:
     return markdown(rows, labels) + (legend if flagged else "")
 
 
-def write_group(group: Group, folder: Path, anchors: list[str], method: str, axis_choice: str, command: str) -> None:
+def write_group(
+    group: Group, folder: Path, anchors: list[str], method: str, axis_choice: str, command: str, published: str = ""
+) -> None:
     """The report of one group; BD-rate against each anchor asked for (the first in bd-rate.csv),
-    and on the page against every codec that can be one."""
+    and on the page against every codec that can be one; ``published``: a source of published curves
+    (``published.SOURCES``) drawn and compared beside ours, "" for none."""
     folder.mkdir(parents=True, exist_ok=True)
     rd, stage_times, counts = rd_rows(group), stage_time_rows(group), macs_rows(group)
     images, unmeasured = image_rows(group), unmeasured_rows(group)
@@ -115,7 +120,8 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
     lossy = {c for c in group.codecs if group.lossy(c)}
     axis = bpp_axis(rd, lossy, axis_choice)
     main, families = plot_selection(sorted({r["codec"] for r in rd} & lossy), bd_by_anchor.get(first, []), first)
-    plots = rd_plots(group, rd, folder, axis, main)
+    theirs, published_text = _published(group, published, first, rd, method, folder)
+    plots = rd_plots(group, rd, folder, axis, main, published=theirs)
     headline = next((c for c in ("psnr", *group.metrics) if c in group.metrics), None)
     family_plots = [
         (name, path)
@@ -139,6 +145,7 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
         )
         + f"## Rate–distortion\n\n{AVERAGING}\n\n{markdown(rd, labels)}\n"
         + bd_text
+        + published_text
         + f"## Stage times\n\nMedian wall time per stage (ms) over all of a codec's items.\n\n{markdown(stage_times)}\n"
         + (_counts_section(counts) if counts else "")
         + (f"## Transforms × entropy coders\n\n{MATRIX}\n\n{markdown(matrix)}\n" if matrix else "")
@@ -161,12 +168,54 @@ def write_group(group: Group, folder: Path, anchors: list[str], method: str, axi
 UNMEASURED = "Codecs whose items were collected but gave no point, one row per reason."
 
 
+def _published(group: Group, name: str, anchor: str | None, rd: list[dict], method: str, folder: Path):
+    """The published curves to draw ({label: points}) and their section: each one's BD-rate against our
+    anchor and against their own (published-bd-rate.csv)."""
+    if not name:
+        return {}, ""
+    why = published_curves.mismatch(name, group)
+    if why or not anchor:
+        why = why or "no anchor here"
+        print(f"codecbench report: {group.name}: {why}; not drawn", file=sys.stderr)
+        return {}, ""
+    curves = published_curves.curves(name)
+    ours = [r for r in rd if r["codec"] == anchor]
+    rows = published_curves.bd_rows(name, curves, group, anchor, ours, method)
+    write_csv(folder / "published-bd-rate.csv", rows)
+    source = published_curves.SOURCES[name]
+    text = (
+        f"## Published curves: {escape(name)} against {escape(anchor)} ({method})\n\n"
+        f"{PUBLISHED.format(name=escape(name), theirs=source['anchor'], anchor=escape(anchor))}\n\n"
+        f"{_bd_markdown(rows)}\n"
+    )
+    return curves, text
+
+
+PUBLISHED = (
+    "Mean curves published by {name} (package data, `data/published/{name}/SOURCE.md`: commit and licence), "
+    "drawn dashed on the plots. Each one's BD-rate against our {anchor} and against their {theirs} over the "
+    "bpp range of our {anchor}: where our {anchor} is theirs, the two agree (difference near 0)."
+)
+
+
 def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor, method) -> str:
     if not anchor:
         return ""
     rows = summary_rows(group, rd, bd, complexity)
     head = f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
-    return head + _bd_markdown(rows, summary_labels(anchor)) + "\n"
+    borrowed = "".join(
+        f"- {escape(codec)}: rate–distortion points measured on {escape(machine)} (its times are in that "
+        "machine's report, not here)\n"
+        for codec, machine in sorted(group.borrowed.items())
+    )
+    startup = startup_note(group)
+    return (
+        head
+        + _bd_markdown(rows, summary_labels(anchor))
+        + (f"\n{borrowed}" if borrowed else "")
+        + (f"\n{escape(startup)}\n" if startup else "")
+        + "\n"
+    )
 
 
 def _selection_note(main: list[str], families: dict[str, list[str]]) -> str:
@@ -190,11 +239,15 @@ def _counts_section(counts: list[dict]) -> str:
     )
 
 
-def build(paths: list[Path], out: Path, anchor: str = "", method: str = "pchip", axis: str = "auto") -> int:
+def build(
+    paths: list[Path], out: Path, anchor: str = "", method: str = "pchip", axis: str = "auto", published: str = ""
+) -> int:
     """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
-    returns the exit status. ``anchor``: comma-separated BD-rate anchors, "" to choose (``pick_anchor``)."""
+    returns the exit status. ``anchor``: comma-separated BD-rate anchors, "" to choose (``pick_anchor``);
+    an anchor that only another machine measured on the same dataset and crop is borrowed from it
+    (``load.borrow``). ``published``: published curves to draw beside ours."""
     chosen = ["--anchor", anchor] if anchor else []
-    options = [*chosen, "--bd-method", method, "--bpp-axis", axis]
+    options = [*chosen, "--bd-method", method, "--bpp-axis", axis, *(["--published", published] if published else [])]
     command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), *options])
     groups, errors = merge(paths)
     for error in errors:
@@ -202,10 +255,12 @@ def build(paths: list[Path], out: Path, anchor: str = "", method: str = "pchip",
     if not groups:
         print("codecbench report: no measured items in the given files; nothing written", file=sys.stderr)
         return 2
+    anchors = [a for a in anchor.split(",") if a]
+    borrow(groups, anchors)
     out.mkdir(parents=True, exist_ok=True)
     (out / PLOTLY_FILE).write_text(get_plotlyjs())  # the pages' only script library, read from disk
     for group in groups:
-        write_group(group, out / group.name, [a for a in anchor.split(",") if a], method, axis, command)
+        write_group(group, out / group.name, anchors, method, axis, command, published)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):

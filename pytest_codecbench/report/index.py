@@ -34,7 +34,8 @@ def disagreements(groups: list[Group]) -> tuple[int, list[dict]]:
     by_item = defaultdict(dict)
     for group in groups:
         for key, item in group.items.items():
-            by_item[group.dataset, group.crop, *key][group.machine] = item.record
+            if group.timed(item.codec):  # a borrowed item is the other machine's record
+                by_item[group.dataset, group.crop, *key][group.machine] = item.record
     rows, shared = [], sum(len(records) > 1 for records in by_item.values())
     for (dataset, crop, codec, quality, image), records in sorted(by_item.items()):
         differs = [what for what, key in HASHES.items() if len({r[key] for r in records.values() if r.get(key)}) > 1]

@@ -49,7 +49,13 @@ class Group:
     commands: list[str] = field(default_factory=list)  # the pytest commands that measured it
     failed: list[dict] = field(default_factory=list)  # items that failed, left out of every table
     skipped: list[dict] = field(default_factory=list)  # test, codec, items, reason: items that were not measured
+    # codec -> machine: rate–distortion items measured on another machine (``borrow``); their times are not shown
+    borrowed: dict[str, str] = field(default_factory=dict)
     python: str = ""
+
+    def timed(self, codec: str) -> bool:
+        """Whether the codec's times were taken on this group's machine (not borrowed)."""
+        return codec not in self.borrowed
 
     def lossy(self, codec: str) -> bool:
         return not self.codecs.get(codec, {}).get("lossless")
@@ -245,3 +251,31 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
         if key in groups:
             groups[key].skipped += entries
     return list(groups.values()), errors
+
+
+def borrow(groups: list[Group], codecs: list[str]) -> None:
+    """Give each group the rate–distortion items of ``codecs`` (the anchors asked for) that only another
+    machine's group of the same dataset and crop holds: bpp and metrics do not depend on the machine
+    (the report's index checks that bitstreams agree where both measured an item), times do, so a
+    borrowed codec's times are left out. A slow anchor (VTM) is then measured once, on one machine."""
+    for group in groups:
+        for codec in codecs:
+            if any(item.codec == codec for item in group.items.values()):
+                continue
+            donor = next(
+                (
+                    other
+                    for other in groups
+                    if (other.dataset, other.crop) == (group.dataset, group.crop)
+                    and other.timed(codec)
+                    and any(item.codec == codec for item in other.items.values())
+                ),
+                None,
+            )
+            if donor is None:
+                continue
+            group.items.update({key: item for key, item in donor.items.items() if item.codec == codec})
+            group.codecs[codec] = donor.codecs[codec]
+            for column, meta in donor.metrics.items():
+                group.metrics.setdefault(column, meta)
+            group.borrowed[codec] = donor.machine

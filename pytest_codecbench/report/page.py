@@ -14,7 +14,7 @@ from html import escape
 
 from .files import fmt, readable
 from .load import Group
-from .tables import FAILED, MATRIX, MIN_POINTS, failure_rows
+from .tables import FAILED, MATRIX, MIN_POINTS, failure_rows, startup_note
 
 PLOTLY_FILE = "plotly.min.js"
 FLAG = "†"
@@ -143,7 +143,8 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
         cells.append(_cell(f"{min(rates):.3f}–{max(rates):.3f}" if len(rates) > 1 else f"{rates[0]:.3f}", True))
         row = bd_by_codec.get(codec, {})
         cells += [_cell(row.get(f"bd_rate_{c}"), flag=row.get(f"note_{c}") or "") for c in bd_columns]
-        cells += [_cell(row.get("bd_rate_mean")), _cell(speed[codec]["encode_mps"]), _cell(speed[codec]["decode_mps"])]
+        times = speed.get(codec, {})  # none for a codec borrowed from another machine's run
+        cells += [_cell(row.get("bd_rate_mean")), _cell(times.get("encode_mps")), _cell(times.get("decode_mps"))]
         cells.append(_cell(meta.get("description", ""), True))
         body.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f'<th title="{escape(tip)}">{escape(h)}</th>' for h, tip in headers)
@@ -209,6 +210,11 @@ def leaderboard(
         if flagged
         else ""
     )
+    notes = [startup_note(group)] + [
+        f"{codec}: rate–distortion points measured on {machine} (its times are in that machine's report)."
+        for codec, machine in sorted(group.borrowed.items())
+    ]
+    caveats = "".join(f"<p class=note>{escape(note)}</p>" for note in notes if note)
     metric_choice = _options([(c, meta["label"]) for c, meta in group.metrics.items()])
     image_names = sorted({r["image"] for r in tables["images"]})
     image_choice = _options([("", "mean over images")] + [(i, i) for i in image_names])
@@ -249,6 +255,7 @@ def leaderboard(
 curves; rows by the mean BD-rate, best first; lossless codecs have none. MP/s: median over the codec's items.
 Click a header to sort.
 {flag_legend}</p>
+{caveats}
 <div class="scroll board">{boards}</div>
 {shown["unmeasured"]}
 {shown["failed"]}

@@ -66,10 +66,18 @@ def plot_selection(codecs: list[str], bd: list[dict], anchor: str | None) -> tup
 # Names and labels come from JSON files: plain text, never mathtext ("$…$").
 @plt.rc_context({"text.parse_math": False})
 def rd_plots(
-    group: Group, rd: list[dict], folder: Path, axis: dict, codecs: list[str], metrics: list[str] | None = None, stem=""
+    group: Group,
+    rd: list[dict],
+    folder: Path,
+    axis: dict,
+    codecs: list[str],
+    metrics: list[str] | None = None,
+    stem="",
+    published: dict[str, list[dict]] | None = None,
 ) -> list[tuple[str, Path]]:
-    """One figure per metric column (of ``metrics``, default all) with at least one curve of ``codecs``;
-    returns (metric label, PNG path) pairs (an SVG lies beside each PNG, named ``rd-METRIC{stem}``)."""
+    """One figure per metric column (of ``metrics``, default all) with at least one curve of ``codecs``,
+    and of ``published`` (label -> points) drawn dashed where they have the column; returns (metric
+    label, PNG path) pairs (an SVG lies beside each PNG, named ``rd-METRIC{stem}``)."""
     curves = defaultdict(list)
     for row in rd:
         if row["codec"] in codecs:
@@ -87,6 +95,10 @@ def rd_plots(
             style = ("-o", "--s", ":D")[min(index // 10, 2)]  # the default cycle has ten colours
             rate, value = [r["bpp"] for r in points], [r[column] for r in points]
             ax.plot(rate, value, style, markersize=3.5, linewidth=1.3, label=codec)
+        for label, points in (published or {}).items():
+            if all(column in p for p in points):
+                rate, value = [p["bpp"] for p in points], [p[column] for p in points]
+                ax.plot(rate, value, "--x", color="0.45", markersize=3, linewidth=0.9, label=f"{label} (published)")
         ax.set_xlabel(axis["title"])
         if axis["log"]:
             ax.set_xscale("log")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import statistics
 from collections import defaultdict
 
@@ -119,10 +120,11 @@ def rd_rows(group: Group) -> list[dict]:
             row["bpp_likelihood"] = _mean(estimates)  # the entropy model's prediction, next to the real bpp
         for column in group.metrics:
             row[column] = _mean([i.record["metrics"].get(column) for i in items])
+        timed = group.timed(codec)
         for stage in ("encode", "decode"):
-            row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items)
-            row[f"{stage}_ms_ci_pct"] = _median_or_none(_interval_pct(i, stage) for i in items)
-            row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
+            row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items) if timed else None
+            row[f"{stage}_ms_ci_pct"] = _median_or_none(_interval_pct(i, stage) for i in items) if timed else None
+            row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items) if timed else None
         rows.append(row)
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
 
@@ -134,9 +136,10 @@ def image_rows(group: Group) -> list[dict]:
         row = {"codec": item.codec, "quality": str(item.quality), "image": item.image, "bytes": item.record["bytes"]}
         row["bpp"] = item.record["bpp"]
         row.update({column: item.record["metrics"].get(column) for column in group.metrics})
+        timed = group.timed(item.codec)
         for stage in ("encode", "decode"):
-            row[f"{stage}_ms"] = _stage_ms(item, stage)
-            row[f"{stage}_ms_ci_pct"] = _interval_pct(item, stage)
+            row[f"{stage}_ms"] = _stage_ms(item, stage) if timed else None
+            row[f"{stage}_ms_ci_pct"] = _interval_pct(item, stage) if timed else None
         rows.append(row)
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"], r["image"]))
 
@@ -146,7 +149,8 @@ def stage_time_rows(group: Group) -> list[dict]:
     of an item (process and CUDA) where it was recorded."""
     by_codec = defaultdict(list)
     for item in group.items.values():
-        by_codec[item.codec].append(item)
+        if group.timed(item.codec):
+            by_codec[item.codec].append(item)
     rows = []
     for codec, items in sorted(by_codec.items()):
         stages = sorted({stage for i in items for stage in i.record["timing"]})
@@ -156,13 +160,34 @@ def stage_time_rows(group: Group) -> list[dict]:
         )
         for stage in ("encode", "decode"):
             row[f"{stage}_mps"] = statistics.median(_mps(i, stage) for i in items)
-        for kind in ("rss_above_start_mb", "cuda_max_allocated_mb"):
+        for kind in ("rss_above_start_mb", "cuda_max_allocated_mb", "child_process_mb"):
             peaks = [(i.record.get("peak_memory") or {}).get(kind) for i in items]
             peaks = [p for p in peaks if isinstance(p, (int, float))]
             if peaks:
                 row[f"peak_{kind}"] = max(peaks)
         rows.append(row)
     return rows
+
+
+def startup_note(group: Group) -> str:
+    """A sentence naming what command-line codecs' times include: starting their program once per encode
+    and per decode (``*_startup_ms`` estimates, median over items); "" where no codec has one."""
+    costs = defaultdict(lambda: defaultdict(list))
+    for item in group.items.values():
+        for key, value in (item.record.get("estimates") or {}).items():
+            if key.endswith("_startup_ms") and group.timed(item.codec):
+                costs[item.codec][key.removesuffix("_startup_ms").replace("_", " ")].append(value)
+    if not costs:
+        return ""
+    parts = [
+        f"{codec} ({', '.join(f'{what} {statistics.median(v):.3g} ms' for what, v in sorted(kinds.items()))})"
+        for codec, kinds in sorted(costs.items())
+    ]
+    return (
+        "Times and MP/s of command-line codecs include starting their program once per encode and per decode: "
+        + "; ".join(parts)
+        + "."
+    )
 
 
 def macs_rows(group: Group) -> list[dict]:
@@ -206,6 +231,7 @@ def complexity_rows(stage_times: list[dict], counts: list[dict]) -> list[dict]:
                     "decode_mps",
                     "peak_rss_above_start_mb",
                     "peak_cuda_max_allocated_mb",
+                    "peak_child_process_mb",
                 )
             },
         }
@@ -273,7 +299,7 @@ def matrix_rows(group: Group, method: str = "pchip", rd: list[dict] | None = Non
                 rate = (
                     0.0
                     if codec == baseline
-                    else _bd(curves[baseline], curves[codec], column, group.metrics[column], method)[0]
+                    else bd_value(curves[baseline], curves[codec], column, group.metrics[column], method)[0]
                 )
             row[f"bd_rate_{column}"] = rate
         rows.append(row)
@@ -318,7 +344,7 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip", rd: list[dict] | N
     for codec in sorted(curves):
         row = {"codec": codec, "points": len(curves[codec])}
         for column in columns:
-            rate, delta, note = _bd(curves[anchor], curves[codec], column, group.metrics[column], method)
+            rate, delta, note = bd_value(curves[anchor], curves[codec], column, group.metrics[column], method)
             row[f"bd_rate_{column}"], row[f"bd_{column}"], row[f"note_{column}"] = rate, delta, note
             if codec == anchor:  # exactly 0 against itself, not the interpolation's ±1e-15
                 row[f"bd_rate_{column}"], row[f"bd_{column}"] = (0.0, 0.0) if rate is not None else (None, None)
@@ -335,7 +361,8 @@ def _curve(rows: list[dict], column: str, higher_is_better: bool):
     return rate, quality
 
 
-def _bd(anchor_rows, test_rows, column, meta, method):
+def bd_value(anchor_rows, test_rows, column, meta, method):
+    """BD-rate, BD-metric and the flag's reason ("" if none) of one curve against another, on ``column``."""
     a_rate, a_quality = _curve(anchor_rows, column, meta.get("higher_is_better", True))
     t_rate, t_quality = _curve(test_rows, column, meta.get("higher_is_better", True))
     if min(len(a_rate), len(t_rate)) < 2:
@@ -375,9 +402,26 @@ SUMMARY = (
     "One row per codec with rate–distortion points, sorted by the mean BD-rate (bits saved, negative, or spent "
     "against the anchor at equal quality, mean over the metrics the anchor has); bpp: the range of its mean points; "
     "MP/s: median over its items; kMAC/px: fvcore's encoder/decoder count, median over qualities (learned codecs); "
-    "settings: the codec's description (chroma format, speed, bit depth, colour transform). "
+    "settings: the first clause of the codec's description, and more where that does not tell it from another "
+    "(chroma format, speed, bit depth, colour transform; the whole description is on the page). "
     "Per-metric BD-rates, per-quality points and stage times follow below."
 )
+
+
+def short_settings(descriptions: dict[str, str]) -> dict[str, str]:
+    """What tells codecs apart, in few words: each description's first clause (up to ";"), without its
+    parenthesised asides, and as many clauses more as it takes to differ from every other codec's."""
+    clauses = {
+        codec: [re.sub(r"\s*\([^()]*\)", "", part).strip() for part in text.split(";")]
+        for codec, text in descriptions.items()
+    }
+    short = {}
+    for codec, parts in clauses.items():
+        count = 1
+        while count < len(parts) and any(o != codec and clauses[o][:count] == parts[:count] for o in clauses):
+            count += 1
+        short[codec] = "; ".join(parts[:count])
+    return short
 
 
 def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict]) -> list[dict]:
@@ -388,6 +432,7 @@ def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[
     rates = defaultdict(list)
     for row in rd:
         rates[row["codec"]].append(row["bpp"])
+    settings = short_settings({codec: group.codecs.get(codec, {}).get("description", "") for codec in rates})
     rows = []
     for codec, bpp in rates.items():
         row = {"codec": codec, "bpp": f"{min(bpp):.3g}–{max(bpp):.3g}" if len(bpp) > 1 else f"{bpp[0]:.3g}"}
@@ -401,7 +446,7 @@ def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[
         row["encode_mps"], row["decode_mps"] = speed.get("encode_mps"), speed.get("decode_mps")
         if speed.get("encoder_kmacs_per_pixel") is not None:
             row["kmac_per_px"] = f"{speed['encoder_kmacs_per_pixel']:.4g} / {speed['decoder_kmacs_per_pixel']:.4g}"
-        row["settings"] = group.codecs.get(codec, {}).get("description", "")  # what tells variants apart
+        row["settings"] = settings.get(codec, "")
         rows.append(row)
     return sorted(rows, key=lambda r: (not group.lossy(r["codec"]), r["bd_rate_mean"] is None, r["bd_rate_mean"] or 0))
 
