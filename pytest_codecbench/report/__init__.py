@@ -161,6 +161,7 @@ def write_group(
         "unmeasured": unmeasured,
         "complexity": complexity,
         "matrix": matrix,
+        "shown": main,
     }
     (folder / "index.html").write_text(leaderboard(group, tables, bd_by_anchor, first, axis, plots, command))
 

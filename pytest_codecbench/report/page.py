@@ -14,7 +14,7 @@ from html import escape
 
 from .files import fmt, readable
 from .load import Group
-from .tables import FAILED, MATRIX, MIN_POINTS, failure_rows, startup_note
+from .tables import FAILED, HEADLINE, MATRIX, MIN_POINTS, failure_rows, startup_note
 
 PLOTLY_FILE = "plotly.min.js"
 FLAG = "†"
@@ -63,6 +63,7 @@ function draw() {
     const points = (curves.get(codec) || []).sort((a, b) => a.bpp - b.bpp);
     return {
       type: "scatter", mode: "lines+markers", name: codec, uid: codec,
+      visible: data.shown.includes(codec) ? true : "legendonly",  // many codecs: the plots' selection first
       x: points.map(p => p.bpp), y: points.map(p => p[column]), customdata: points.map(p => p.quality),
       marker: {symbol: index < 10 ? "circle" : index < 20 ? "square" : "diamond", size: 6},
       line: {dash: index < 10 ? "solid" : index < 20 ? "dash" : "dot", width: 1.5},
@@ -129,9 +130,13 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
     speed = {row["codec"]: row for row in stage_times}
     bd_columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
     bd_columns = [c for c in bd_columns if any(row.get(f"bd_rate_{c}") is not None for row in bd)]
+    # the summary's columns first (headline BD-rates, their mean, speed): one screen answers who wins
+    headline = [c for c in HEADLINE if c in bd_columns]
+    others = [c for c in bd_columns if c not in headline]
     headers = [("codec", ""), ("kind", ""), ("points", "RD points"), ("bpp range", "")]
-    headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in bd_columns]
+    headers += [(f"BD-rate {HEADLINE[c]} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in headline]
     headers += [("mean BD-rate (%)", "mean over the metrics the anchor has"), ("encode MP/s", ""), ("decode MP/s", "")]
+    headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in others]
     headers += [("description", "")]
     body = []
     ranked = sorted(group.codecs.items(), key=lambda kv: _rank(group, kv[0], bd_by_codec))
@@ -142,9 +147,10 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
         cells = [_cell(codec, True), _cell("lossless" if meta.get("lossless") else "lossy", True), _cell(len(rates))]
         cells.append(_cell(f"{min(rates):.3f}–{max(rates):.3f}" if len(rates) > 1 else f"{rates[0]:.3f}", True))
         row = bd_by_codec.get(codec, {})
-        cells += [_cell(row.get(f"bd_rate_{c}"), flag=row.get(f"note_{c}") or "") for c in bd_columns]
+        cells += [_cell(row.get(f"bd_rate_{c}"), flag=row.get(f"note_{c}") or "") for c in headline]
         times = speed.get(codec, {})  # none for a codec borrowed from another machine's run
         cells += [_cell(row.get("bd_rate_mean")), _cell(times.get("encode_mps")), _cell(times.get("decode_mps"))]
+        cells += [_cell(row.get(f"bd_rate_{c}"), flag=row.get(f"note_{c}") or "") for c in others]
         cells.append(_cell(meta.get("description", ""), True))
         body.append("<tr>" + "".join(cells) + "</tr>")
     head = "".join(f'<th title="{escape(tip)}">{escape(h)}</th>' for h, tip in headers)
@@ -160,7 +166,8 @@ def _rank(group: Group, codec: str, bd_by_codec: dict) -> tuple:
     return not group.lossy(codec), mean is None, mean or 0, codec
 
 
-def _chart_data(group: Group, rd: list[dict], images: list[dict], axis: dict) -> str:
+def _chart_data(group: Group, rd: list[dict], images: list[dict], axis: dict, shown: list[str]) -> str:
+    """The chart's data; ``shown``: the codecs drawn at first (the others a click on the legend away)."""
     lossy = sorted(c for c in group.codecs if group.lossy(c))
     keep = ("codec", "quality", "image", "bpp", *group.metrics)
     data = {
@@ -168,6 +175,7 @@ def _chart_data(group: Group, rd: list[dict], images: list[dict], axis: dict) ->
         "codecs": [c for c in lossy if any(r["codec"] == c for r in rd)],
         "mean": [{k: r.get(k) for k in keep if k in r} for r in rd if r["codec"] in lossy],
         "images": [{k: r.get(k) for k in keep} for r in images if r["codec"] in lossy],
+        "shown": shown,
         "logx": axis["log"],
         "xtitle": axis["title"],
     }
@@ -189,7 +197,8 @@ def leaderboard(
     plots: list,
     command: str,
 ) -> str:
-    """The page. ``tables``: rd, images, stage_times, complexity, counts, unmeasured rows;
+    """The page. ``tables``: rd, images, stage_times, complexity, counts, unmeasured rows, and the codecs
+    the chart shows at first (``shown``);
     ``bd_by_anchor``: BD rows against each anchor offered, ``anchor`` the one shown first;
     ``axis``: log (bool), title and the reason for the bpp axis; ``plots``: (metric label, PNG path)."""
     rd, failed, unmeasured, counts = tables["rd"], failure_rows(group), tables["unmeasured"], tables["counts"]
@@ -241,14 +250,22 @@ def leaderboard(
         f'<a href="{escape(path.name)}">{escape(label)}</a> (<a href="{escape(path.with_suffix(".svg").name)}">SVG</a>)'
         for label, path in plots
     )
+    lossy = {r["codec"] for r in rd if group.lossy(r["codec"])}
+    selection = (
+        f" {len(tables['shown'])} of the {len(lossy)} codecs are drawn at first (the anchor and each family's best); "
+        "the others are greyed in the legend, a click away."
+        if len(tables["shown"]) < len(lossy)
+        else ""
+    )
     title = f"codecbench leaderboard: {group.dataset} ({group.crop})"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title><style>{STYLE}</style>
 <script src="../{PLOTLY_FILE}"></script></head>
 <body>
 <h1>{escape(title)}</h1>
-<p>Machine: {escape(group.machine)}, Python {escape(group.python)}. {len(group.items)} items from
-{escape(", ".join(group.sources))}. Made by <code>{escape(command)}</code>.</p>
+<p>Machine: {escape(group.machine)}, Python {escape(group.python)}. {len(group.items)} items.</p>
+<details><summary>From {len(group.sources)} files, made by codecbench report</summary>
+<p class=note>{escape(", ".join(group.sources))}</p><p class=note><code>{escape(command)}</code></p></details>
 <h2>Leaderboard</h2>
 {anchor_choice}
 <p class="note">BD-rate: bits saved (negative) or spent against the anchor at equal quality, on the mean RD
@@ -263,9 +280,9 @@ Click a header to sort.
 <label>Metric <select id="metric">{metric_choice}</select></label>
 <label>Image <select id="image">{image_choice}</select></label>
 <p class="note">{escape(axis["reason"])} Hover a point for its values; click a codec in the legend to hide or
-show it; drag to zoom, double-click to reset. The same plots as files: {static or "none"}.</p>
+show it; drag to zoom, double-click to reset.{selection} The same plots as files: {static or "none"}.</p>
 <div id="rd-chart"></div>
-<script type="application/json" id="rd-data">{_chart_data(group, rd, tables["images"], axis)}</script>
+<script type="application/json" id="rd-data">{_chart_data(group, rd, tables["images"], axis, tables["shown"])}</script>
 <h2>Complexity</h2>
 <p class="note">Per codec: median wall time of encode and decode over its items (ms), MP/s, the largest peak
 memory of an item, and for learned codecs fvcore's multiply-accumulates per pixel and parameters (median over
