@@ -8,7 +8,9 @@
 # Without learned weights about 35 + 35 minutes with -n 2 on 2 cores (AVIF at speed 0
 # dominates) before the transform × coder matrix, which adds about 21 minutes on the crops
 # (measured) and, estimated, 30 on the full images; about 20 + 28 minutes for the anchors
-# (VVenC's medium preset dominates); WORKERS=N sets -n.
+# (VVenC's medium preset dominates); WORKERS=N sets -n. With VTM=FOLDER (its bin/ holding
+# EncoderAppStatic and DecoderAppStatic, and encoder_intra_vtm.cfg beside them or in ../cfg), VTM
+# all-intra on the full images too: hours of CPU (see results/README.md), resumable from its records.
 set -euo pipefail
 kodak=${1:-${CODECBENCH_KODAK_DIR:-}}
 args=(benchmarks -p no:cacheprovider -q -n "${WORKERS:-auto}" --dataset=kodak ${kodak:+--kodak-dir="$kodak"})
@@ -21,8 +23,14 @@ for crop in 512 none; do
     pytest "${args[@]}" --crop=$crop "${anchors[@]}" --benchmark-json="results/kodak-anchors-$size.json" || true
     gzip -f "results/kodak-$size.json" "results/kodak-anchors-$size.json"
 done
+if [ -n "${VTM:-}" ]; then
+    pytest "${args[@]}" --crop=none --codecs=vtm,vtm-compressai --tool=vtm="$VTM" --timeout=3600 \
+        --metrics=psnr,ssim,ms-ssim,lpips-alex,psnr-ycbcr --records=.codecbench/vtm-records --resume \
+        --benchmark-json=results/kodak-vtm-full.json || true
+    gzip -f results/kodak-vtm-full.json
+fi
 # measured apart (see results/README.md); the sweeps above include them now
 rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz \
     results/kodak-learned-full.json.gz
-codecbench report results/kodak-*.json.gz -o results --anchor jpeg,vvc
+codecbench report results/kodak-*.json.gz -o results --anchor vtm,jpeg,vvc --published compressai
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md

@@ -17,6 +17,7 @@ from pytest_codecbench.codec import import_adapter
 from pytest_codecbench.kits import command_line, ffmpeg
 from pytest_codecbench.measure.memory import Peak
 from pytest_codecbench.measure.timing import StageTimer, stage
+from pytest_codecbench.report import build
 
 # VTM's options as the adapters and CompressAI pass them; a "stream" that keeps each sample's high
 # bits (fewer as the QP grows), so that a round trip is lossy, deterministic and rate-dependent.
@@ -208,6 +209,12 @@ def test_a_sweep_records_the_child_no_warm_up_and_versions(project, vtm):
         assert extra["timing"]["encode/vtm"]["cpu_median_s"] >= 0.2
         assert set(extra["estimates"]) == {"vtm_encoder_startup_ms", "vtm_decoder_startup_ms"}
         assert bench["stats"]["rounds"] == 1
+    # the report says what the times include, and shows the child's memory
+    assert build([project.path / "out.json"], project.path / "report") == 0
+    (folder,) = [path for path in (project.path / "report").iterdir() if path.is_dir()]
+    readme = (folder / "README.md").read_text()
+    assert "include starting their program once per encode and per decode: vtm (vtm decoder " in readme
+    assert "peak_child_process_mb" in (folder / "stage-times.csv").read_text()
 
 
 def test_without_vtm_its_items_skip_saying_how_to_get_it(project, vtm, tmp_path):

@@ -543,6 +543,11 @@ def test_many_codecs_plot_the_anchor_and_each_familys_best_and_each_family_apart
     assert "the plots show the anchor and the best of each family by mean BD-rate (jpeg, jxl, webp)" in readme
     expected = {"rd-psnr.png", "rd-psnr-jpeg.png", "rd-psnr-jxl.png", "rd-psnr-webp.png"}
     assert {p.name for p in [*folder.glob("rd-psnr.png"), *folder.glob("rd-psnr-*.png")]} == expected
+    # the page's chart draws the same selection at first; the others are in its legend
+    page = (folder / "index.html").read_text()
+    chart = json.loads(page.split('id="rd-data">')[1].split("</script>")[0])
+    assert chart["shown"] == ["jpeg", "jxl", "webp"] and len(chart["codecs"]) == 18
+    assert "3 of the 18 codecs are drawn at first" in page
 
 
 def test_an_anchor_measured_on_another_machine_is_borrowed_without_its_times(run, tmp_path):
@@ -608,3 +613,18 @@ def test_published_curves_are_drawn_and_compared_with_our_anchor_and_theirs(run,
     # not beside another dataset's curves
     assert build([run], tmp_path / "other", anchor="jpeg", published="compressai") == 0
     assert not list((tmp_path / "other").glob("*/published-bd-rate.csv"))
+
+
+def test_the_summary_names_each_codecs_settings_in_few_words():
+    from pytest_codecbench.report.tables import short_settings
+
+    descriptions = {
+        "hevc": "x265, preset medium (tune PSNR); one frame, 4:4:4 (lossless)",
+        "hevc-420": "x265, preset medium (tune PSNR); one frame, 4:2:0 (40 dB)",
+        "jpeg": "libjpeg-turbo baseline, 4:2:0 (quality 1-95); more",
+    }
+    assert short_settings(descriptions) == {
+        "hevc": "x265, preset medium; one frame, 4:4:4",
+        "hevc-420": "x265, preset medium; one frame, 4:2:0",
+        "jpeg": "libjpeg-turbo baseline, 4:2:0",
+    }
