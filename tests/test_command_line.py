@@ -243,3 +243,27 @@ def test_tools_are_read_from_the_ini_relative_to_its_folder(project, vtm, monkey
 def test_the_version_pattern_reads_the_real_vtms_first_line(adapter):
     line = "VVCSoftware: VTM Encoder Version 23.13 [Linux][GCC 12.2.0][64 bit] [SIMD=AVX2] "
     assert command_line.re.search(adapter.VERSION, line)[1] == "23.13"
+
+
+def test_a_program_interrupted_in_its_item_does_not_outlive_it(tmp_path):
+    """The time limit (or Ctrl-C) lands while the program runs: it is killed and reaped."""
+    import signal
+
+    script = tmp_path / "sleeps"
+    script.write_text(f"#!/bin/sh\necho $$ > {tmp_path / 'pid'}\nexec sleep 60\n")
+    script.chmod(0o755)
+
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with pytest.raises(KeyboardInterrupt):
+            command_line.run([str(script)])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    pid = int((tmp_path / "pid").read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no such process, not even a zombie
+        os.kill(pid, 0)

@@ -131,7 +131,13 @@ def run(command: list[str], stdin: bytes = b"", env: dict | None = None, check: 
         pass
     finally:
         process.stdin.close()
-    _, status, usage = os.wait4(process.pid, 0)
+    try:
+        _, status, usage = os.wait4(process.pid, 0)
+    except BaseException:  # the time limit or Ctrl-C: the program must not outlive its item
+        process.kill()
+        os.waitpid(process.pid, 0)
+        process.returncode = -9
+        raise
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
