@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import configparser
+import math
 import sys
 import tomllib
 from pathlib import Path
@@ -113,7 +114,27 @@ def report(args) -> int:
     from .report import build
 
     axis = "log" if args.log_bpp else args.bpp_axis
-    return build(args.files, args.output, args.anchor, args.bd_method, axis, args.published or "")
+    return build(
+        args.files,
+        args.output,
+        args.anchor,
+        args.bd_method,
+        axis,
+        args.published or "",
+        args.bd_bpp_range,
+        args.bd_per_image,
+    )
+
+
+def bpp_range(text: str) -> tuple[float, float]:
+    """``--bd-bpp-range LOW,HIGH``: two bpp values, LOW < HIGH."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        low = high = math.nan
+    if not 0 <= low < high:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected LOW,HIGH in bpp with 0 <= LOW < HIGH, e.g. 0.06,1.0")
+    return low, high
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +160,17 @@ def main(argv: list[str] | None = None) -> int:
         choices=("compressai",),
         help="draw published curves beside ours and give their BD-rate against our anchor and their own: "
         "compressai (its Kodak results, a pinned commit, in the package data)",
+    )
+    rep.add_argument(
+        "--bd-bpp-range",
+        type=bpp_range,
+        metavar="LOW,HIGH",
+        help="BD-rate on the points between LOW and HIGH bpp only (JPEG AI: 0.06,1.0)",
+    )
+    rep.add_argument(
+        "--bd-per-image",
+        action="store_true",
+        help="BD-rate per image too, then the mean over images (JPEG AI's way): bd-rate-per-image.csv",
     )
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"

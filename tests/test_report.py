@@ -628,3 +628,50 @@ def test_the_summary_names_each_codecs_settings_in_few_words():
         "hevc-420": "x265, preset medium; one frame, 4:2:0",
         "jpeg": "libjpeg-turbo baseline, 4:2:0",
     }
+
+
+def test_bd_rate_per_image_is_the_bjontegaard_package_on_each_image_then_the_mean(run, tmp_path):
+    """As JPEG AI reports it: per image (points between 0.3 and 3 bpp here), then the mean over images."""
+    report = json.loads(run.read_text())
+    window = (0.3, 3.0)
+    by_hand = []
+    for image in sorted({b["params"]["image"] for b in report["benchmarks"]}):
+        curves = {}
+        for codec in ("jpeg", "jxl"):
+            points = sorted(
+                (b["extra_info"]["bpp"], b["extra_info"]["metrics"]["ssim"])
+                for b in report["benchmarks"]
+                if b["params"]["codec"] == codec
+                and b["params"]["image"] == image
+                and window[0] <= b["extra_info"]["bpp"] <= window[1]
+            )
+            curves[codec] = ([p[0] for p in points], [p[1] for p in points])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            by_hand.append(
+                bjontegaard.bd_rate(*curves["jpeg"], *curves["jxl"], method="pchip", require_matching_points=False)
+            )
+    arguments = ["report", str(run), "-o", str(tmp_path / "out"), "--anchor", "jpeg", "--bd-per-image"]
+    assert main([*arguments, "--bd-bpp-range", "0.3,3"]) == 0
+    (folder,) = groups(tmp_path / "out")
+    with open(folder / "bd-rate-per-image.csv") as f:
+        rows = {row["codec"]: row for row in csv.DictReader(f)}
+    assert float(rows["jxl"]["bd_rate_ssim"]) == pytest.approx(sum(by_hand) / len(by_hand), rel=1e-6)
+    assert rows["jxl"]["images_ssim"] == "3" and float(rows["jpeg"]["bd_rate_ssim"]) == 0
+    readme = (folder / "README.md").read_text()
+    assert "## BD-rate per image against jpeg (pchip, points in 0.3–3 bpp)" in readme
+    assert "## Summary: BD-rate against jpeg (pchip, points in 0.3–3 bpp)" in readme
+    # the mean-curve BD-rate takes the same window
+    (group,), _ = merge([run])
+    windowed = next(r for r in bd_rows(group, "jpeg", "pchip", bpp_range=window) if r["codec"] == "jxl")
+    with open(folder / "bd-rate.csv") as f:
+        assert float(next(r for r in csv.DictReader(f) if r["codec"] == "jxl")["bd_rate_ssim"]) == pytest.approx(
+            windowed["bd_rate_ssim"], rel=1e-5
+        )
+
+
+@pytest.mark.parametrize("text", ["1", "1,0.5", "a,b", "-1,2"])
+def test_a_bad_bpp_range_is_refused_naming_the_option(text, capsys):
+    with pytest.raises(SystemExit):
+        main(["report", "x.json", "--bd-bpp-range", text])
+    assert "--bd-bpp-range" in capsys.readouterr().err

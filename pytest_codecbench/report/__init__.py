@@ -21,6 +21,7 @@ from .tables import (
     MIN_POINTS,
     SUMMARY,
     bd_anchors,
+    bd_image_rows,
     bd_rows,
     complexity_rows,
     failure_rows,
@@ -89,11 +90,20 @@ def _bd_markdown(bd: list[dict], labels: dict[str, str] | None = None) -> str:
 
 
 def write_group(
-    group: Group, folder: Path, anchors: list[str], method: str, axis_choice: str, command: str, published: str = ""
+    group: Group,
+    folder: Path,
+    anchors: list[str],
+    method: str,
+    axis_choice: str,
+    command: str,
+    published: str = "",
+    bpp_range: tuple[float, float] | None = None,
+    per_image: bool = False,
 ) -> None:
     """The report of one group; BD-rate against each anchor asked for (the first in bd-rate.csv),
     and on the page against every codec that can be one; ``published``: a source of published curves
-    (``published.SOURCES``) drawn and compared beside ours, "" for none."""
+    (``published.SOURCES``) drawn and compared beside ours, "" for none; ``bpp_range``: BD-rate on the
+    points in it only; ``per_image``: BD-rate per image too, against the first anchor."""
     folder.mkdir(parents=True, exist_ok=True)
     rd, stage_times, counts = rd_rows(group), stage_time_rows(group), macs_rows(group)
     images, unmeasured = image_rows(group), unmeasured_rows(group)
@@ -105,7 +115,7 @@ def write_group(
     matrix = matrix_rows(group, method, rd)
     if matrix:
         write_csv(folder / "matrix.csv", matrix)
-    candidates = {a: bd_rows(group, a, method, rd) for a in bd_anchors(rd, group)}
+    candidates = {a: bd_rows(group, a, method, rd, bpp_range) for a in bd_anchors(rd, group)}
     first = pick_anchor(anchors, candidates, group.name)
     bd_by_anchor = {a: candidates[a] for a in dict.fromkeys([first, *candidates]) if a}  # the anchor first
     bd_text = ""
@@ -114,7 +124,17 @@ def write_group(
             continue
         name = "bd-rate.csv" if anchor == first else f"bd-rate-{file_stem(anchor)}.csv"
         write_csv(folder / name, bd_by_anchor[anchor])
-        bd_text += f"## BD-rate against {escape(anchor)} ({method})\n\n{_bd_markdown(bd_by_anchor[anchor])}\n"
+        bd_text += (
+            f"## BD-rate against {escape(anchor)} ({method}{_window(bpp_range)})\n\n"
+            f"{_bd_markdown(bd_by_anchor[anchor])}\n"
+        )
+    if first and per_image:
+        per_image_rows = bd_image_rows(group, first, method, bpp_range)
+        write_csv(folder / "bd-rate-per-image.csv", per_image_rows)
+        bd_text += (
+            f"## BD-rate per image against {escape(first)} ({method}{_window(bpp_range)})\n\n{PER_IMAGE}\n\n"
+            f"{markdown([{k: v for k, v in r.items() if not k.startswith('images_')} for r in per_image_rows])}\n"
+        )
     if not first:
         bd_text = "## BD-rate\n\nNo BD-rate: no lossy codec has two or more RD points here.\n\n"
     lossy = {c for c in group.codecs if group.lossy(c)}
@@ -132,7 +152,7 @@ def write_group(
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     failed = failure_rows(group)
     complexity = complexity_rows(stage_times, counts)
-    summary = _summary_section(group, rd, bd_by_anchor.get(first, []), complexity, first, method)
+    summary = _summary_section(group, rd, bd_by_anchor.get(first, []), complexity, first, method + _window(bpp_range))
     (folder / "README.md").write_text(
         f"# {escape(group.dataset)} ({group.crop}) on {escape(group.machine)}\n\n"
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
@@ -167,6 +187,15 @@ def write_group(
 
 
 UNMEASURED = "Codecs whose items were collected but gave no point, one row per reason."
+PER_IMAGE = (
+    "BD-rate of each image's curve against the anchor's curve on the same image, then the mean over the images "
+    "(JPEG AI's way); the tables above take the mean curves. bd-rate-per-image.csv counts the images behind each "
+    "value (images_*): an image whose curves do not overlap gives none."
+)
+
+
+def _window(bpp_range: tuple[float, float] | None) -> str:
+    return f", points in {bpp_range[0]:g}–{bpp_range[1]:g} bpp" if bpp_range else ""
 
 
 def _published(group: Group, name: str, anchor: str | None, rd: list[dict], method: str, folder: Path):
@@ -241,14 +270,24 @@ def _counts_section(counts: list[dict]) -> str:
 
 
 def build(
-    paths: list[Path], out: Path, anchor: str = "", method: str = "pchip", axis: str = "auto", published: str = ""
+    paths: list[Path],
+    out: Path,
+    anchor: str = "",
+    method: str = "pchip",
+    axis: str = "auto",
+    published: str = "",
+    bpp_range: tuple[float, float] | None = None,
+    per_image: bool = False,
 ) -> int:
     """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
     returns the exit status. ``anchor``: comma-separated BD-rate anchors, "" to choose (``pick_anchor``);
     an anchor that only another machine measured on the same dataset and crop is borrowed from it
-    (``load.borrow``). ``published``: published curves to draw beside ours."""
-    chosen = ["--anchor", anchor] if anchor else []
-    options = [*chosen, "--bd-method", method, "--bpp-axis", axis, *(["--published", published] if published else [])]
+    (``load.borrow``). ``published``: published curves to draw beside ours; ``bpp_range`` and
+    ``per_image``: see ``write_group``."""
+    options = ["--anchor", anchor] if anchor else []
+    options += ["--bd-method", method, "--bpp-axis", axis, *(["--published", published] if published else [])]
+    options += [f"--bd-bpp-range={bpp_range[0]:g},{bpp_range[1]:g}"] if bpp_range else []
+    options += ["--bd-per-image"] if per_image else []
     command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), *options])
     groups, errors = merge(paths)
     for error in errors:
@@ -261,7 +300,7 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     (out / PLOTLY_FILE).write_text(get_plotlyjs())  # the pages' only script library, read from disk
     for group in groups:
-        write_group(group, out / group.name, anchors, method, axis, command, published)
+        write_group(group, out / group.name, anchors, method, axis, command, published, bpp_range, per_image)
         counted = f" and {len(group.counts)} MAC counts" if group.counts else ""
         print(f"codecbench report: {len(group.items)} items{counted} -> {out / group.name}")
         for row in failure_rows(group):

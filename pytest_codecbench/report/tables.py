@@ -322,17 +322,29 @@ def bd_anchors(rd: list[dict], group: Group) -> list[str]:
     return sorted(codec for codec, count in points.items() if count >= 2)
 
 
-def bd_rows(group: Group, anchor: str, method: str = "pchip", rd: list[dict] | None = None) -> list[dict]:
+def in_window(rows: list[dict], bpp_range: tuple[float, float] | None) -> list[dict]:
+    """The points whose bpp lies in ``bpp_range`` (inclusive; None: all), as JPEG AI's BD-rate takes
+    only points between 0.06 and 1.00 bpp."""
+    return rows if bpp_range is None else [r for r in rows if bpp_range[0] <= r["bpp"] <= bpp_range[1]]
+
+
+def bd_rows(
+    group: Group,
+    anchor: str,
+    method: str = "pchip",
+    rd: list[dict] | None = None,
+    bpp_range: tuple[float, float] | None = None,
+) -> list[dict]:
     """BD-rate (%) and BD-metric of every lossy codec against ``anchor``, per metric, on the mean RD curves.
 
     A curve needs at least two points and a metric that rises with rate. Each value covers the interval
     where both curves' metric (BD-rate) or log-rate (BD-metric) ranges overlap, as the bjontegaard
     package computes it; a pair with fewer than MIN_POINTS points of either curve inside one of those
     intervals is flagged, the value then resting on too few points to mean much. ``rd``: the
-    group's ``rd_rows``, where they were computed already.
+    group's ``rd_rows``, where they were computed already; ``bpp_range``: only the points in it.
     """
     curves = defaultdict(list)
-    for row in rd_rows(group) if rd is None else rd:
+    for row in in_window(rd_rows(group) if rd is None else rd, bpp_range):
         if group.lossy(row["codec"]):
             curves[row["codec"]].append(row)
     if anchor not in curves:
@@ -350,6 +362,38 @@ def bd_rows(group: Group, anchor: str, method: str = "pchip", rd: list[dict] | N
                 row[f"bd_rate_{column}"], row[f"bd_{column}"] = (0.0, 0.0) if rate is not None else (None, None)
         valid = [row[f"bd_rate_{c}"] for c in averaged if row[f"bd_rate_{c}"] is not None]
         row["bd_rate_mean"] = statistics.fmean(valid) if valid and len(valid) == len(averaged) else None
+        rows.append(row)
+    return rows
+
+
+def bd_image_rows(
+    group: Group, anchor: str, method: str = "pchip", bpp_range: tuple[float, float] | None = None
+) -> list[dict]:
+    """BD-rate per image, then the mean over images (JPEG AI's way), per codec and metric: each image's
+    curve of the codec against the anchor's curve on the same image, with ``bd_value``; an image where
+    either curve has fewer than two points in ``bpp_range`` or they do not overlap gives no value, and
+    ``images_*`` counts those that did. ``bd_rate_mean``: over the metrics the anchor has, as ``bd_rows``."""
+    curves = defaultdict(list)
+    for row in in_window(image_rows(group), bpp_range):
+        if group.lossy(row["codec"]):
+            curves[row["codec"], row["image"]].append(row)
+    columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    images = sorted({image for codec, image in curves if codec == anchor})
+    rows = []
+    for codec in sorted({codec for codec, _ in curves}):
+        row, means = {"codec": codec}, []
+        for column in columns:
+            values = [
+                bd_value(curves[anchor, image], curves[codec, image], column, group.metrics[column], method)[0]
+                for image in images
+                if (codec, image) in curves
+            ]
+            values = [0.0 if codec == anchor else v for v in values if v is not None]
+            row[f"bd_rate_{column}"] = statistics.fmean(values) if values else None
+            row[f"images_{column}"] = len(values)
+            if any(r[column] is not None for image in images for r in curves[anchor, image]):
+                means.append(row[f"bd_rate_{column}"])
+        row["bd_rate_mean"] = statistics.fmean(means) if means and None not in means else None
         rows.append(row)
     return rows
 
