@@ -232,7 +232,16 @@ def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: l
     if not anchor:
         return ""
     rows = summary_rows(group, rd, bd, complexity)
-    head = f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
+    mine = next((row for row in bd if row["codec"] == anchor), {})
+    averaged = [
+        group.metrics[k[8:]]["label"]
+        for k, v in mine.items()
+        if k.startswith("bd_rate_") and k[8:] in group.metrics and v is not None
+    ]
+    head = (
+        f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
+        f"BD-rate on the mean curves; the mean is over {escape('; '.join(averaged))}.\n\n"
+    )
     borrowed = "".join(
         f"- {escape(codec)}: rate–distortion points measured on {escape(machine)} (its times are in that "
         "machine's report, not here)\n"
