@@ -71,8 +71,10 @@ class Tool:
         if setting is None:
             found = next(filter(None, map(shutil.which, self.programs)), None)
             return Path(found) if found else None
-        if not setting.exists() or setting.is_file() and setting.name in self.programs:
-            return setting if setting.exists() else None
+        if not setting.exists():
+            return None
+        if setting.is_file() and setting.name in self.programs:
+            return setting
         folder = setting if setting.is_dir() else setting.parent
         for place in (folder, folder / "bin"):
             for name in self.programs:
