@@ -114,7 +114,7 @@ RECIPES = {
         "to_rgb": compressai_rgb,
         "options": ["--InputChromaFormat=444", "--InputBitDepth=8", "--ConformanceWindowMode=1"],
         "about": "CompressAI's recipe: 8-bit BT.709 full-range Y'CbCr, truncated",
-        "requires": ("torch", "compressai"),
+        "requires": ("torchvision", "compressai"),  # torchvision first: see kits/torch_compat.py
     },
 }
 

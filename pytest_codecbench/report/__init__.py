@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 from plotly.offline import get_plotlyjs
@@ -28,6 +29,7 @@ from .tables import (
     image_rows,
     macs_rows,
     matrix_rows,
+    mean_metrics,
     rd_rows,
     stage_time_rows,
     startup_note,
@@ -232,12 +234,12 @@ def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: l
     if not anchor:
         return ""
     rows = summary_rows(group, rd, bd, complexity)
-    mine = next((row for row in bd if row["codec"] == anchor), {})
-    averaged = [
-        group.metrics[k[8:]]["label"]
-        for k, v in mine.items()
-        if k.startswith("bd_rate_") and k[8:] in group.metrics and v is not None
-    ]
+    curves = defaultdict(list)
+    for row in rd:
+        if group.lossy(row["codec"]):
+            curves[row["codec"]].append(row)
+    columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
+    averaged = [group.metrics[c]["label"] for c in mean_metrics(curves, anchor, columns)] if anchor in curves else []
     head = (
         f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
         f"BD-rate on the mean curves; the mean is over {escape('; '.join(averaged))}.\n\n"

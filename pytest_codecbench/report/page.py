@@ -135,7 +135,11 @@ def _leaderboard_table(group: Group, rd: list[dict], bd: list[dict], stage_times
     others = [c for c in bd_columns if c not in headline]
     headers = [("codec", ""), ("kind", ""), ("points", "RD points"), ("bpp range", "")]
     headers += [(f"BD-rate {HEADLINE[c]} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in headline]
-    headers += [("mean BD-rate (%)", "mean over the metrics the anchor has"), ("encode MP/s", ""), ("decode MP/s", "")]
+    headers += [
+        ("mean BD-rate (%)", "mean over the metrics the anchor and every other codec have"),
+        ("encode MP/s", ""),
+        ("decode MP/s", ""),
+    ]
     headers += [(f"BD-rate {c} (%)", f"{group.metrics[c]['label']}, against {anchor}") for c in others]
     headers += [("description", "")]
     body = []

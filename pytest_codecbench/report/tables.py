@@ -350,8 +350,7 @@ def bd_rows(
     if anchor not in curves:
         raise ValueError(f"anchor codec {anchor!r} has no lossy points here; codecs: {', '.join(sorted(curves))}")
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
-    # the mean is over the metrics the anchor has a curve of (e.g. not PSNR-YCbCr, opt-in, for JPEG)
-    averaged = [c for c in columns if sum(r[c] is not None for r in curves[anchor]) >= 2]
+    averaged = mean_metrics(curves, anchor, columns)
     rows = []
     for codec in sorted(curves):
         row = {"codec": codec, "points": len(curves[codec])}
@@ -366,22 +365,38 @@ def bd_rows(
     return rows
 
 
+def mean_metrics(curves: dict[str, list[dict]], anchor: str, columns: list[str]) -> list[str]:
+    """The metrics the mean BD-rate covers: those the anchor has a curve of and every other curve
+    (two points or more) has values of, so that each row's mean covers the same metrics (PSNR-YCbCr,
+    opt-in, is often measured for the FFmpeg anchors only)."""
+    return [
+        c
+        for c in columns
+        if sum(r[c] is not None for r in curves[anchor]) >= 2
+        and all(any(r[c] is not None for r in rows) for rows in curves.values() if len(rows) >= 2)
+    ]
+
+
 def bd_image_rows(
     group: Group, anchor: str, method: str = "pchip", bpp_range: tuple[float, float] | None = None
 ) -> list[dict]:
     """BD-rate per image, then the mean over images (JPEG AI's way), per codec and metric: each image's
     curve of the codec against the anchor's curve on the same image, with ``bd_value``; an image where
     either curve has fewer than two points in ``bpp_range`` or they do not overlap gives no value, and
-    ``images_*`` counts those that did. ``bd_rate_mean``: over the metrics the anchor has, as ``bd_rows``."""
+    ``images_*`` counts those that did. ``bd_rate_mean``: over ``mean_metrics`` of the images' points."""
     curves = defaultdict(list)
     for row in in_window(image_rows(group), bpp_range):
         if group.lossy(row["codec"]):
             curves[row["codec"], row["image"]].append(row)
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
     images = sorted({image for codec, image in curves if codec == anchor})
+    pooled = defaultdict(list)
+    for (codec, _), points in curves.items():
+        pooled[codec] += points
+    averaged = mean_metrics(pooled, anchor, columns) if anchor in pooled else []
     rows = []
-    for codec in sorted({codec for codec, _ in curves}):
-        row, means = {"codec": codec}, []
+    for codec in sorted(pooled):
+        row = {"codec": codec}
         for column in columns:
             values = [
                 bd_value(curves[anchor, image], curves[codec, image], column, group.metrics[column], method)[0]
@@ -391,8 +406,7 @@ def bd_image_rows(
             values = [0.0 if codec == anchor else v for v in values if v is not None]
             row[f"bd_rate_{column}"] = statistics.fmean(values) if values else None
             row[f"images_{column}"] = len(values)
-            if any(r[column] is not None for image in images for r in curves[anchor, image]):
-                means.append(row[f"bd_rate_{column}"])
+        means = [row[f"bd_rate_{c}"] for c in averaged]
         row["bd_rate_mean"] = statistics.fmean(means) if means and None not in means else None
         rows.append(row)
     return rows
@@ -444,7 +458,8 @@ def _overlap(a, b) -> float:
 HEADLINE = {"psnr": "PSNR", "ms_ssim_db": "MS-SSIM dB", "lpips_alex": "LPIPS"}  # the summary's BD-rate columns
 SUMMARY = (
     "One row per codec with rate–distortion points, sorted by the mean BD-rate (bits saved, negative, or spent "
-    "against the anchor at equal quality, mean over the metrics the anchor has); bpp: the range of its mean points; "
+    "against the anchor at equal quality, mean over the metrics the anchor and every other codec have); bpp: the "
+    "range of its mean points; "
     "MP/s: median over its items; kMAC/px: fvcore's encoder/decoder count, median over qualities (learned codecs); "
     "settings: the first clause of the codec's description, and more where that does not tell it from another "
     "(chroma format, speed, bit depth, colour transform; the whole description is on the page). "
