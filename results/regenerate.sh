@@ -27,7 +27,7 @@ if [ -n "${VTM:-}" ]; then
     pytest "${args[@]}" --crop=none --codecs=vtm,vtm-compressai --tool=vtm="$VTM" --timeout=3600 \
         --metrics=psnr,ssim,ms-ssim,lpips-alex,psnr-ycbcr --records=.codecbench/vtm-records --resume \
         --benchmark-json=results/kodak-vtm-full.json || true
-    gzip -f results/kodak-vtm-full.json
+    gzip -f results/kodak-vtm-full.json && rm -f results/kodak-vtm-full-qp*.json.gz  # this session's phases, one per QP
 fi
 # measured apart (see results/README.md); the sweeps above include them now
 rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz \

@@ -609,7 +609,7 @@ def test_published_curves_are_drawn_and_compared_with_our_anchor_and_theirs(run,
     assert float(rows["compressai:vtm"]["bd_rate_psnr_vs_anchor"]) == pytest.approx(0, abs=1e-9)
     readme = (folder / "README.md").read_text()
     assert "## Published curves: compressai against anchor (pchip)" in readme
-    assert "compressai:hm (published)" in (folder / "rd-psnr.svg").read_text()
+    assert "compressai:hm (published)" in (folder / "rd-psnr-published.svg").read_text()
     # not beside another dataset's curves
     assert build([run], tmp_path / "other", anchor="jpeg", published="compressai") == 0
     assert not list((tmp_path / "other").glob("*/published-bd-rate.csv"))

@@ -143,7 +143,9 @@ def write_group(
     axis = bpp_axis(rd, lossy, axis_choice)
     main, families = plot_selection(sorted({r["codec"] for r in rd} & lossy), bd_by_anchor.get(first, []), first)
     theirs, published_text = _published(group, published, first, rd, method, folder)
-    plots = rd_plots(group, rd, folder, axis, main, published=theirs)
+    plots = rd_plots(group, rd, folder, axis, main)
+    if theirs:  # a plot of their own: the anchor among them
+        plots += rd_plots(group, rd, folder, axis, [first], ["psnr"], "-published", published=theirs)
     headline = next((c for c in ("psnr", *group.metrics) if c in group.metrics), None)
     family_plots = [
         (name, path)
@@ -225,7 +227,8 @@ def _published(group: Group, name: str, anchor: str | None, rd: list[dict], meth
 
 PUBLISHED = (
     "Mean curves published by {name} (package data, `data/published/{name}/SOURCE.md`: commit and licence), "
-    "drawn dashed on the plots. Each one's BD-rate against our {anchor} and against their {theirs} over the "
+    "drawn dashed beside our {anchor} on rd-psnr-published.png. Each one's BD-rate against our {anchor} and "
+    "against their {theirs} over the "
     "bpp range of our {anchor}: where our {anchor} is theirs, the two agree (difference near 0)."
 )
 

@@ -95,17 +95,18 @@ def rd_plots(
             style = ("-o", "--s", ":D")[min(index // 10, 2)]  # the default cycle has ten colours
             rate, value = [r["bpp"] for r in points], [r[column] for r in points]
             ax.plot(rate, value, style, markersize=3.5, linewidth=1.3, label=codec)
-        for label, points in (published or {}).items():
+        for index, (label, points) in enumerate((published or {}).items(), start=len(drawn)):
             if all(column in p for p in points):
                 rate, value = [p["bpp"] for p in points], [p[column] for p in points]
-                ax.plot(rate, value, "--x", color="0.45", markersize=3, linewidth=0.9, label=f"{label} (published)")
+                style = ("--x", ":x")[min(index // 10, 1)]
+                ax.plot(rate, value, style, markersize=3, linewidth=0.9, label=f"{label} (published)")
         ax.set_xlabel(axis["title"])
         if axis["log"]:
             ax.set_xscale("log")
             # plain tick labels: the default ones are mathtext, which is off here
             ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.set_ylabel(meta["label"])
-        which = f", {stem.lstrip('-')} family" if stem else ""
+        which = f", {stem.lstrip('-')}" + (" curves" if published else " family") if stem else ""
         ax.set_title(f"{group.dataset} ({group.crop}){which}: {meta['label']}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         # outside the axes: 20 curves would cover the data
