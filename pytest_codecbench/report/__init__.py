@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from plotly.offline import get_plotlyjs
@@ -24,9 +23,11 @@ from .tables import (
     bd_anchors,
     bd_image_rows,
     bd_rows,
+    borrowed_notes,
     complexity_rows,
     failure_rows,
     image_rows,
+    lossy_curves,
     macs_rows,
     matrix_rows,
     mean_metrics,
@@ -131,7 +132,7 @@ def write_group(
             f"{_bd_markdown(bd_by_anchor[anchor])}\n"
         )
     if first and per_image:
-        per_image_rows = bd_image_rows(group, first, method, bpp_range)
+        per_image_rows = bd_image_rows(group, first, method, bpp_range, images)
         write_csv(folder / "bd-rate-per-image.csv", per_image_rows)
         bd_text += (
             f"## BD-rate per image against {escape(first)} ({method}{_window(bpp_range)})\n\n{PER_IMAGE}\n\n"
@@ -156,7 +157,7 @@ def write_group(
     sweeps = "".join(f"- `{c}`\n" for c in group.commands)
     failed = failure_rows(group)
     complexity = complexity_rows(stage_times, counts)
-    summary = _summary_section(group, rd, bd_by_anchor.get(first, []), complexity, first, method + _window(bpp_range))
+    summary = _summary_section(group, rd, bd_by_anchor.get(first, []), complexity, first, method, bpp_range)
     (folder / "README.md").write_text(
         f"# {escape(group.dataset)} ({group.crop}) on {escape(group.machine)}\n\n"
         f"Made by `{command}` from {', '.join(f'`{s}`' for s in group.sources)}, measured by:\n\n{sweeps}\n"
@@ -233,25 +234,20 @@ PUBLISHED = (
 )
 
 
-def _summary_section(group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor, method) -> str:
+def _summary_section(
+    group: Group, rd: list[dict], bd: list[dict], complexity: list[dict], anchor, method, bpp_range
+) -> str:
     if not anchor:
         return ""
     rows = summary_rows(group, rd, bd, complexity)
-    curves = defaultdict(list)
-    for row in rd:
-        if group.lossy(row["codec"]):
-            curves[row["codec"]].append(row)
+    curves = lossy_curves(group, rd, bpp_range)  # as bd_rows took them, for the metrics its mean covers
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
     averaged = [group.metrics[c]["label"] for c in mean_metrics(curves, anchor, columns)] if anchor in curves else []
     head = (
-        f"## Summary: BD-rate against {escape(anchor)} ({method})\n\n{SUMMARY}\n\n"
+        f"## Summary: BD-rate against {escape(anchor)} ({method}{_window(bpp_range)})\n\n{SUMMARY}\n\n"
         f"BD-rate on the mean curves; the mean is over {escape('; '.join(averaged))}.\n\n"
     )
-    borrowed = "".join(
-        f"- {escape(codec)}: rate–distortion points measured on {escape(machine)} (its times are in that "
-        "machine's report, not here)\n"
-        for codec, machine in sorted(group.borrowed.items())
-    )
+    borrowed = "".join(f"- {escape(note)}\n" for note in borrowed_notes(group))
     startup = startup_note(group)
     return (
         head

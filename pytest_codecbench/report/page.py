@@ -14,7 +14,7 @@ from html import escape
 
 from .files import fmt, readable
 from .load import Group
-from .tables import FAILED, HEADLINE, MATRIX, MIN_POINTS, failure_rows, startup_note
+from .tables import FAILED, HEADLINE, MATRIX, MIN_POINTS, borrowed_notes, failure_rows, startup_note
 
 PLOTLY_FILE = "plotly.min.js"
 FLAG = "†"
@@ -223,10 +223,7 @@ def leaderboard(
         if flagged
         else ""
     )
-    notes = [startup_note(group)] + [
-        f"{codec}: rate–distortion points measured on {machine} (its times are in that machine's report)."
-        for codec, machine in sorted(group.borrowed.items())
-    ]
+    notes = [startup_note(group), *borrowed_notes(group)]
     caveats = "".join(f"<p class=note>{escape(note)}</p>" for note in notes if note)
     metric_choice = _options([(c, meta["label"]) for c, meta in group.metrics.items()])
     image_names = sorted({r["image"] for r in tables["images"]})

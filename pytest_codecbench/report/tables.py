@@ -169,6 +169,14 @@ def stage_time_rows(group: Group) -> list[dict]:
     return rows
 
 
+def borrowed_notes(group: Group) -> list[str]:
+    """One sentence per codec whose points were borrowed from another machine's run (``load.borrow``)."""
+    return [
+        f"{codec}: rate–distortion points measured on {machine} (its times are in that machine's report, not here)."
+        for codec, machine in sorted(group.borrowed.items())
+    ]
+
+
 def startup_note(group: Group) -> str:
     """A sentence naming what command-line codecs' times include: starting their program once per encode
     and per decode (``*_startup_ms`` estimates, median over items); "" where no codec has one."""
@@ -328,6 +336,15 @@ def in_window(rows: list[dict], bpp_range: tuple[float, float] | None) -> list[d
     return rows if bpp_range is None else [r for r in rows if bpp_range[0] <= r["bpp"] <= bpp_range[1]]
 
 
+def lossy_curves(group: Group, rows: list[dict], bpp_range: tuple[float, float] | None = None) -> dict[str, list]:
+    """The mean RD points of each lossy codec (``rd_rows``), those in ``bpp_range`` only."""
+    curves = defaultdict(list)
+    for row in in_window(rows, bpp_range):
+        if group.lossy(row["codec"]):
+            curves[row["codec"]].append(row)
+    return curves
+
+
 def bd_rows(
     group: Group,
     anchor: str,
@@ -343,10 +360,7 @@ def bd_rows(
     intervals is flagged, the value then resting on too few points to mean much. ``rd``: the
     group's ``rd_rows``, where they were computed already; ``bpp_range``: only the points in it.
     """
-    curves = defaultdict(list)
-    for row in in_window(rd_rows(group) if rd is None else rd, bpp_range):
-        if group.lossy(row["codec"]):
-            curves[row["codec"]].append(row)
+    curves = lossy_curves(group, rd_rows(group) if rd is None else rd, bpp_range)
     if anchor not in curves:
         raise ValueError(f"anchor codec {anchor!r} has no lossy points here; codecs: {', '.join(sorted(curves))}")
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
@@ -378,14 +392,19 @@ def mean_metrics(curves: dict[str, list[dict]], anchor: str, columns: list[str])
 
 
 def bd_image_rows(
-    group: Group, anchor: str, method: str = "pchip", bpp_range: tuple[float, float] | None = None
+    group: Group,
+    anchor: str,
+    method: str = "pchip",
+    bpp_range: tuple[float, float] | None = None,
+    images: list[dict] | None = None,
 ) -> list[dict]:
     """BD-rate per image, then the mean over images (JPEG AI's way), per codec and metric: each image's
     curve of the codec against the anchor's curve on the same image, with ``bd_value``; an image where
     either curve has fewer than two points in ``bpp_range`` or they do not overlap gives no value, and
-    ``images_*`` counts those that did. ``bd_rate_mean``: over ``mean_metrics`` of the images' points."""
+    ``images_*`` counts those that did. ``bd_rate_mean``: over ``mean_metrics`` of the images' points.
+    ``images``: the group's ``image_rows``, where they were computed already."""
     curves = defaultdict(list)
-    for row in in_window(image_rows(group), bpp_range):
+    for row in in_window(image_rows(group) if images is None else images, bpp_range):
         if group.lossy(row["codec"]):
             curves[row["codec"], row["image"]].append(row)
     columns = [c for c, meta in group.metrics.items() if meta.get("bd_rate", True)]
