@@ -46,7 +46,7 @@ def encode(spec: dict, image: np.ndarray, quality: int) -> bytes:
     coded_height, coded_width = _coded_size(spec, height, width)
     with stage("to-yuv"):
         padded = np.pad(image, ((0, coded_height - height), (0, coded_width - width), (0, 0)), mode="edge")
-        raw = b"".join(plane.astype("<u2").tobytes() for plane in ycbcr.planes(padded, BITS, spec["chroma"]))
+        raw = ycbcr.to_raw(padded, BITS, spec["chroma"])
     with stage("ffmpeg"):
         stream, log = ffmpeg.run(
             [
@@ -101,12 +101,7 @@ def decode(spec: dict, data: bytes) -> np.ndarray:
         raise ffmpeg.ToolError(f"the stream holds {ffmpeg.stream_format(log, 'Input')}, not {pixel_format}")
     with stage("to-rgb"):
         coded_height, coded_width = _coded_size(spec, height, width)
-        samples, start = [], 0
-        for shape in ycbcr.plane_shapes(coded_height, coded_width, spec["chroma"]):
-            count = shape[0] * shape[1]
-            samples.append(np.frombuffer(raw, "<u2", count, start).reshape(shape))
-            start += 2 * count
-        return ycbcr.from_planes(samples, BITS, coded_height, coded_width)[:height, :width]
+        return ycbcr.from_raw(raw, BITS, coded_height, coded_width, spec["chroma"])[:height, :width]
 
 
 def vvenc(preset: str):

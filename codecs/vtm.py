@@ -71,12 +71,11 @@ def startup() -> dict[str, float]:
 
 
 def ten_bit_planes(image: np.ndarray) -> bytes:
-    return b"".join(plane.astype("<u2").tobytes() for plane in ycbcr.planes(image, 10, "444"))
+    return ycbcr.to_raw(image, 10, "444")
 
 
 def ten_bit_rgb(raw: bytes, height: int, width: int) -> np.ndarray:
-    planes = np.frombuffer(raw, "<u2").reshape(3, height, width)
-    return ycbcr.from_planes(list(planes), 10, height, width)
+    return ycbcr.from_raw(raw, 10, height, width, "444")
 
 
 def compressai_planes(image: np.ndarray) -> bytes:

@@ -80,3 +80,19 @@ def from_planes(samples: list[np.ndarray], bits: int, height: int, width: int) -
 def plane_shapes(height: int, width: int, chroma: str) -> list[tuple[int, int]]:
     small = ((height + 1) // 2, (width + 1) // 2) if chroma == "420" else (height, width)
     return [(height, width), small, small]
+
+
+def to_raw(rgb: np.ndarray, bits: int, chroma: str) -> bytes:
+    """``planes`` as a raw planar frame: Y', Cb, Cr one after another in 16-bit little-endian samples
+    (FFmpeg's yuv444p10le / yuv420p10le, VTM's input at more than 8 bits)."""
+    return b"".join(plane.astype("<u2").tobytes() for plane in planes(rgb, bits, chroma))
+
+
+def from_raw(raw: bytes, bits: int, height: int, width: int, chroma: str) -> np.ndarray:
+    """The inverse of ``to_raw``: H×W×3 uint8 RGB."""
+    samples, start = [], 0
+    for shape in plane_shapes(height, width, chroma):
+        count = shape[0] * shape[1]
+        samples.append(np.frombuffer(raw, "<u2", count, start).reshape(shape))
+        start += 2 * count
+    return from_planes(samples, bits, height, width)
