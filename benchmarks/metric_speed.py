@@ -1,11 +1,14 @@
 """Seconds per 768×512 image for each metric on this machine.
 
-    python benchmarks/metric_speed.py [--device cpu|cuda] [--threads 1] [--repeat 3]
+    python benchmarks/metric_speed.py [--device cpu|cuda] [--threads 1] [--repeat 3] [--markdown FILE]
 
 For each metric: the first pair of an image (reference features computed too) and
 later pairs of the same image (SSIM, MS-SSIM, LPIPS, DISTS and SSIMULACRA 2 reuse the
 reference's side, as a sweep does for every codec and quality of an image). Kodak
 kodim01..03 against JPEG q30, or generated images when no Kodak copy is beside the repo.
+Each metric's declared peak memory per pixel (``Metric.bytes_per_pixel``, measured) is
+beside its times, with what it makes of a 768×512 image and of a 12 MP one. Metrics that
+cannot run here (a package or FFmpeg's libvmaf missing) are listed with the reason.
 Then piq's SSIM and MS-SSIM on the same pairs, and how many times faster ours are
 (target: 3×).
 """
@@ -71,19 +74,41 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (a sweep uses 1 per process)")
+    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args()
     process.prepare_torch(threads=args.threads, on=args.device)
     images = list(pairs())
-    print(f"{args.threads} torch thread(s) of {os.cpu_count()} cores, device {args.device}; seconds per 768×512 image")
-    print(f"{'metric':12s} {'first pair':>10s} {'same image':>10s}")
+    head = f"{args.threads} torch thread(s) of {os.cpu_count()} cores, device {args.device}; seconds per 768×512 image"
+    lines = [
+        "| metric | first pair (s) | same image (s) | bytes/pixel | MB at 768×512 | GB at 12 MP |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    print(head)
+    print(lines[0])
     ours = {}
     for metric in metrics.available().values():
+        try:
+            if metric.check:
+                metric.check()
+        except metrics.MetricError as error:
+            lines.append(f"| {metric.name} | not run: {error} | | | | |")
+            print(lines[-1])
+            continue
         ours[metric.name] = seconds(metric.compute, images, args.repeat)
-        print(f"{metric.name:12s} {ours[metric.name][0]:10.3f} {ours[metric.name][1]:10.3f}")
+        per_pixel = metric.bytes_per_pixel
+        lines.append(
+            f"| {metric.name} | {ours[metric.name][0]:.3f} | {ours[metric.name][1]:.3f} | {per_pixel:g} | "
+            f"{per_pixel * 768 * 512 / 2**20:.0f} | {per_pixel * 12e6 / 2**30:.1f} |"
+        )
+        print(lines[-1])
+    notes = []
     for name, function in piq_metrics().items():
         theirs = seconds(function, images, args.repeat)
         first, again = (t / o for t, o in zip(theirs, ours[name], strict=True))
-        print(f"{'piq ' + name:12s} {theirs[0]:10.3f} {theirs[1]:10.3f}  ours: {first:.1f}×, {again:.1f}× faster")
+        notes.append(f"piq {name}: {theirs[0]:.3f} s, {theirs[1]:.3f} s; ours {first:.1f}×, {again:.1f}× faster")
+        print(notes[-1])
+    if args.markdown:
+        args.markdown.write_text("\n".join([head + ".", "", *lines, "", *(f"- {n}" for n in notes)]) + "\n")
 
 
 if __name__ == "__main__":

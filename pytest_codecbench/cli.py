@@ -123,6 +123,7 @@ def report(args) -> int:
         args.published or "",
         args.bd_bpp_range,
         args.bd_per_image,
+        args.bd_metrics,
     )
 
 
@@ -171,6 +172,14 @@ def main(argv: list[str] | None = None) -> int:
         "--bd-per-image",
         action="store_true",
         help="BD-rate per image too, then the mean over images (JPEG AI's way): bd-rate-per-image.csv",
+    )
+    rep.add_argument(
+        "--bd-metrics",
+        default="",
+        metavar="COLUMNS",
+        help="the metrics of the BD-rate tables and their mean: comma-separated columns (e.g. psnr,vmaf) or "
+        "jpeg-ai (JPEG AI's seven: ms_ssim_y, vif, fsim, nlpd, iw_ssim, vmaf, psnr_hvs); default: each "
+        "metric's own",
     )
     rep.add_argument(
         "--bd-method", choices=("pchip", "akima"), default="pchip", help="BD interpolation (default: pchip)"

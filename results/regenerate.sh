@@ -11,6 +11,7 @@
 # (VVenC's medium preset dominates); WORKERS=N sets -n. With VTM=FOLDER (its bin/ holding
 # EncoderAppStatic and DecoderAppStatic, and encoder_intra_vtm.cfg beside them or in ../cfg), VTM
 # all-intra on the full images too: hours of CPU (see results/README.md), resumable from its records.
+# Then JPEG AI's metrics on the conventional codecs (about 25 minutes) and the metric speed table.
 set -euo pipefail
 kodak=${1:-${CODECBENCH_KODAK_DIR:-}}
 args=(benchmarks -p no:cacheprovider -q -n "${WORKERS:-auto}" --dataset=kodak ${kodak:+--kodak-dir="$kodak"})
@@ -33,4 +34,12 @@ fi
 rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz \
     results/kodak-learned-full.json.gz
 codecbench report results/kodak-*.json.gz -o results --anchor vtm,jpeg,vvc --published compressai
+# JPEG AI's metric set and BD-rate recipe: the conventional codecs on the full images against VVC
+pytest "${args[@]}" --crop=none --codecs=jpeg,webp,avif,jxl,jpeg2000,hevc,vvc,av1 \
+    --metrics=psnr,ms-ssim,ssim-y,ms-ssim-y,vif,fsim,iw-ssim,gmsd,vmaf,psnr-hvs,ciede2000,nlpd \
+    --benchmark-json=results/jpeg-ai-kodak-full.json || true
+gzip -f results/jpeg-ai-kodak-full.json
+codecbench report results/jpeg-ai-kodak-full.json.gz -o results/jpeg-ai --anchor vvc --bd-metrics jpeg-ai \
+    --bd-per-image --bd-bpp-range 0.06,1.0
+python benchmarks/metric_speed.py --markdown results/metric-speed.md
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md

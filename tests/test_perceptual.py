@@ -1,6 +1,7 @@
 """LPIPS and DISTS against the reference implementations' own code, weight checks, SSIMULACRA 2."""
 
 import io
+import itertools
 import json
 import pickle
 
@@ -134,3 +135,34 @@ def test_metric_defaults_and_all():
     defaults = [m.name for m in metrics.available().values() if m.default]
     assert defaults == ["psnr", "ssim", "ms-ssim", "lpips-alex"]
     assert {"lpips-vgg", "dists", "ssimulacra2"} <= set(metrics.available())
+
+
+@pytest.mark.parametrize("name", ["alex", "vgg", "dists"])
+def test_large_images_are_compared_tile_by_tile_with_the_whole_images_value(monkeypatch, name):
+    """Cores of 128 pixels (16 tiles here) with the real halo: the value of the untiled computation."""
+    reference, decoded = photo_pair("astronaut", 20, size=400)
+    model = perceptual._model(name, "cpu")
+    whole = model(reference, decoded)
+    spans = []
+    monkeypatch.setattr(perceptual, "TILE", 128)
+    monkeypatch.setattr(perceptual, "TILED_ABOVE", 0)
+    monkeypatch.setattr(perceptual, "core", lambda *a, real=perceptual.core: spans.append(a[2:]) or real(*a))
+    assert model(reference, decoded) == pytest.approx(whole, abs=1e-7)
+    assert len(set(spans)) == 16  # the tiles' cores were used
+
+
+def test_tiles_cover_the_image_once_and_read_a_halo_beyond_each_core():
+    area = 0
+    for rows, cols in perceptual.tiles(1300, 2100):
+        for (crop_start, crop_stop, start, stop), side in ((rows, 1300), (cols, 2100)):
+            assert start % 16 == 0  # every tile samples the whole image's grid of the deepest layer
+            assert (crop_start, crop_stop) == (max(0, start - perceptual.HALO), min(side, stop + perceptual.HALO))
+        area += (rows[3] - rows[2]) * (cols[3] - cols[2])
+    for side in (1300, 2100):  # the cores partition each side
+        spans = [span[2:] for span in perceptual._spans(side)]
+        assert spans[0][0] == 0 and spans[-1][1] == side and all(a[1] == b[0] for a, b in itertools.pairwise(spans))
+    assert area == 1300 * 2100
+    # a tiled metric's memory stops growing: a 12 MP image needs what a 2 MP one needs, under 2 GiB
+    for name in ("lpips-alex", "lpips-vgg", "dists"):
+        metric = metrics.available()[name]
+        assert metric.memory_bytes(12_000_000) == metric.memory_bytes(2_000_000) < 2 * 2**30

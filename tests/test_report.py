@@ -675,3 +675,26 @@ def test_a_bad_bpp_range_is_refused_naming_the_option(text, capsys):
     with pytest.raises(SystemExit):
         main(["report", "x.json", "--bd-bpp-range", text])
     assert "--bd-bpp-range" in capsys.readouterr().err
+
+
+def test_bd_metrics_choose_the_bd_rate_tables_columns_and_their_mean(run, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["report", str(run), "-o", str(out), "--anchor", "jpeg", "--bd-metrics", "psnr,ssim"]) == 0
+    (folder,) = groups(out)
+    with open(folder / "bd-rate.csv") as f:
+        rows = {row["codec"]: row for row in csv.DictReader(f)}
+    jxl = rows["jxl"]
+    assert "bd_rate_ms_ssim_db" not in jxl and "bd_rate_lpips_alex" not in jxl
+    assert float(jxl["bd_rate_mean"]) == pytest.approx((float(jxl["bd_rate_psnr"]) + float(jxl["bd_rate_ssim"])) / 2)
+    readme = (folder / "README.md").read_text()
+    assert re.search(r"the mean is over PSNR RGB \(dB\); SSIM [^\n]*\.\n", readme)
+    assert "--bd-metrics=psnr,ssim" in readme  # the command that made it
+    # a column no file has is refused, naming the option and what the files measured
+    assert main(["report", str(run), "-o", str(tmp_path / "bad"), "--bd-metrics", "psnr,vmaf"]) == 2
+    err = capsys.readouterr().err
+    assert "--bd-metrics: vmaf measured in none of the files" in err and "ms_ssim_db" in err
+    # a preset says which of its metrics were not measured, and reports the others
+    assert main(["report", str(run), "-o", str(tmp_path / "preset"), "--bd-metrics", "jpeg-ai"]) == 0
+    assert "--bd-metrics jpeg-ai: ms_ssim_y, vif, fsim, nlpd, iw_ssim, vmaf, psnr_hvs not measured" in (
+        capsys.readouterr().err
+    )

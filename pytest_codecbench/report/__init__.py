@@ -16,6 +16,7 @@ from .page import FLAG, PLOTLY_FILE, leaderboard
 from .plots import MAX_CURVES, bpp_axis, file_stem, plot_selection, rd_plots
 from .tables import (
     AVERAGING,
+    BD_PRESETS,
     FAILED,
     MATRIX,
     MIN_POINTS,
@@ -32,6 +33,7 @@ from .tables import (
     matrix_rows,
     mean_metrics,
     rd_rows,
+    select_bd_metrics,
     stage_time_rows,
     startup_note,
     summary_labels,
@@ -288,16 +290,19 @@ def build(
     published: str = "",
     bpp_range: tuple[float, float] | None = None,
     per_image: bool = False,
+    bd_metrics: str = "",
 ) -> int:
     """Write one folder per group under ``out``, an index of them, and plotly.js for the pages;
     returns the exit status. ``anchor``: comma-separated BD-rate anchors, "" to choose (``pick_anchor``);
     an anchor that only another machine measured on the same dataset and crop is borrowed from it
     (``load.borrow``). ``published``: published curves to draw beside ours; ``bpp_range`` and
-    ``per_image``: see ``write_group``."""
+    ``per_image``: see ``write_group``; ``bd_metrics``: the BD-rate tables' metrics, comma-separated
+    columns or a preset (``BD_PRESETS``), "" for each column's default."""
     options = ["--anchor", anchor] if anchor else []
     options += ["--bd-method", method, "--bpp-axis", axis, *(["--published", published] if published else [])]
     options += [f"--bd-bpp-range={bpp_range[0]:g},{bpp_range[1]:g}"] if bpp_range else []
     options += ["--bd-per-image"] if per_image else []
+    options += [f"--bd-metrics={bd_metrics}"] if bd_metrics else []
     command = shlex.join(["codecbench", "report", *map(str, paths), "-o", str(out), *options])
     groups, errors = merge(paths)
     for error in errors:
@@ -305,6 +310,18 @@ def build(
     if not groups:
         print("codecbench report: no measured items in the given files; nothing written", file=sys.stderr)
         return 2
+    chosen = BD_PRESETS.get(bd_metrics) or tuple(c for c in bd_metrics.split(",") if c)
+    unmeasured = select_bd_metrics(groups, chosen)
+    if unmeasured and bd_metrics not in BD_PRESETS:
+        known = sorted({c for group in groups for c in group.metrics})
+        print(
+            f"codecbench report: --bd-metrics: {', '.join(unmeasured)} measured in none of the files "
+            f"(their metrics: {', '.join(known)})",
+            file=sys.stderr,
+        )
+        return 2
+    if unmeasured:
+        print(f"codecbench report: --bd-metrics {bd_metrics}: {', '.join(unmeasured)} not measured", file=sys.stderr)
     anchors = [a for a in anchor.split(",") if a]
     borrow(groups, anchors)
     out.mkdir(parents=True, exist_ok=True)

@@ -379,6 +379,21 @@ def bd_rows(
     return rows
 
 
+# JPEG AI's common test conditions: BD-rate on these seven, averaged (NLPD, lower is better, counts as
+# 1 − NLPD there: the same BD-rate); MS-SSIM on Y' as a value, not in dB.
+BD_PRESETS = {"jpeg-ai": ("ms_ssim_y", "vif", "fsim", "nlpd", "iw_ssim", "vmaf", "psnr_hvs")}
+
+
+def select_bd_metrics(groups: list[Group], columns: tuple[str, ...]) -> list[str]:
+    """Make ``columns`` the metrics of every group's BD-rate tables and their mean (none given: the
+    columns' own ``bd_rate``); returns those that no group measured."""
+    if not columns:
+        return []
+    for group in groups:
+        group.metrics = {c: {**meta, "bd_rate": c in columns} for c, meta in group.metrics.items()}
+    return [c for c in columns if not any(c in group.metrics for group in groups)]
+
+
 def mean_metrics(curves: dict[str, list[dict]], anchor: str, columns: list[str]) -> list[str]:
     """The metrics the mean BD-rate covers: those the anchor has a curve of and every other curve
     (two points or more) has values of, so that each row's mean covers the same metrics (PSNR-YCbCr,

@@ -1,0 +1,40 @@
+"""CIEDE2000 colour difference, as AOM's still-image test conditions report it.
+
+scikit-image's ``rgb2lab`` (sRGB, D65, 2° observer) and ``deltaE_ciede2000`` (Sharma, Wu and
+Dalal's formulation, kL = kC = kH = 1), averaged over the pixels; the reference's L*a*b* is kept
+per image. Lower is better.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import Column, Metric, distributions
+from .references import ReferenceCache
+
+_labs = ReferenceCache()
+
+
+def _lab(image: np.ndarray) -> np.ndarray:
+    from skimage.color import rgb2lab
+
+    return rgb2lab(image)
+
+
+def _ciede2000(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
+    from skimage.color import deltaE_ciede2000
+
+    return {"ciede2000": float(np.mean(deltaE_ciede2000(_labs.get(reference, _lab), _lab(decoded))))}
+
+
+# bytes_per_pixel: peak resident memory above the start (memory.Peak) on 512², 1024² and 2048² images
+METRICS = [
+    Metric(
+        "ciede2000",
+        {"ciede2000": Column("CIEDE2000 ΔE00 (mean over pixels; lower is better)", higher_is_better=False)},
+        _ciede2000,
+        default=False,
+        bytes_per_pixel=300,
+        versions=distributions("scikit-image"),
+    ),
+]
