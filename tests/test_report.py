@@ -577,6 +577,34 @@ def test_an_anchor_measured_on_another_machine_is_borrowed_without_its_times(run
     assert "items measured on more than one machine" not in (tmp_path / "out" / "index.md").read_text()
 
 
+def test_an_anchors_qualities_measured_on_two_machines_join_in_both_reports(run, tmp_path):
+    """VTM's low rates measured on one machine, its high rates on another: each group gets the whole
+    curve, equal to a single run's BD-rates, and names where the rest was measured."""
+    data = json.loads(run.read_text())
+    theirs = copy.deepcopy(data)
+    theirs["benchmarks"] = [
+        b for b in theirs["benchmarks"] if b["params"]["codec"] == "webp" and b["params"]["quality"] > 50
+    ]
+    for bench in theirs["benchmarks"]:
+        bench["extra_info"]["machine"] = "Another CPU, 8 cores"
+    data["benchmarks"] = [
+        b for b in data["benchmarks"] if b["params"]["codec"] != "webp" or b["params"]["quality"] <= 50
+    ]
+    paths = [_write(tmp_path / "here.json", data), _write(tmp_path / "there.json", theirs)]
+    assert build(paths, tmp_path / "out", anchor="webp") == 0
+    here, there = sorted(groups(tmp_path / "out"), key=lambda f: "another" in f.name)
+    whole, _ = merge([run])
+    with open(here / "bd-rate.csv") as f:
+        bd = {row["codec"]: row for row in csv.DictReader(f)}
+    assert float(bd["jpeg"]["bd_rate_ssim"]) == pytest.approx(bd_rows(whole[0], "webp")[0]["bd_rate_ssim"], rel=1e-5)
+    assert bd["webp"]["points"] == "5"
+    with open(there / "rd.csv") as f:
+        assert sum(row["codec"] == "webp" for row in csv.DictReader(f)) == 5
+    assert "webp: some rate–distortion points measured on Another CPU, 8 cores" in (here / "README.md").read_text()
+    with open(here / "stage-times.csv") as f:
+        assert "webp" not in {row["codec"] for row in csv.DictReader(f)}  # its times would mix two machines
+
+
 def test_published_curves_are_drawn_and_compared_with_our_anchor_and_theirs(run, tmp_path):
     from pytest_codecbench.report import published
 

@@ -254,28 +254,27 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
 
 
 def borrow(groups: list[Group], codecs: list[str]) -> None:
-    """Give each group the rate–distortion items of ``codecs`` (the anchors asked for) that only another
-    machine's group of the same dataset and crop holds: bpp and metrics do not depend on the machine
-    (the report's index checks that bitstreams agree where both measured an item), times do, so a
-    borrowed codec's times are left out. A slow anchor (VTM) is then measured once, on one machine."""
+    """Give each group the rate–distortion items of ``codecs`` (the anchors asked for) that it lacks and
+    another machine's group of the same dataset and crop measured (an anchor measured there only, or
+    some of its qualities): bpp and metrics do not depend on the machine (the report's index checks
+    that bitstreams agree where both measured an item), times do, so the times of a codec with borrowed
+    items are left out. A slow anchor (VTM) is then measured once, on one machine or in parts."""
+    measured = {id(group): dict(group.items) for group in groups}  # what each machine measured itself
     for group in groups:
         for codec in codecs:
-            if any(item.codec == codec for item in group.items.values()):
-                continue
-            donor = next(
-                (
-                    other
-                    for other in groups
-                    if (other.dataset, other.crop) == (group.dataset, group.crop)
-                    and other.timed(codec)
-                    and any(item.codec == codec for item in other.items.values())
-                ),
-                None,
-            )
-            if donor is None:
-                continue
-            group.items.update({key: item for key, item in donor.items.items() if item.codec == codec})
-            group.codecs[codec] = donor.codecs[codec]
-            for column, meta in donor.metrics.items():
-                group.metrics.setdefault(column, meta)
-            group.borrowed[codec] = donor.machine
+            for donor in groups:
+                if donor is group or (donor.dataset, donor.crop) != (group.dataset, group.crop):
+                    continue
+                lacking = {
+                    key: item
+                    for key, item in measured[id(donor)].items()
+                    if item.codec == codec and key not in group.items
+                }
+                if not lacking:
+                    continue
+                group.items.update(lacking)
+                group.codecs.setdefault(codec, donor.codecs[codec])
+                for column, meta in donor.metrics.items():
+                    group.metrics.setdefault(column, meta)
+                machines = [m for m in group.borrowed.get(codec, "").split("; ") if m]
+                group.borrowed[codec] = "; ".join([*machines, donor.machine])

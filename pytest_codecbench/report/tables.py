@@ -171,8 +171,10 @@ def stage_time_rows(group: Group) -> list[dict]:
 
 def borrowed_notes(group: Group) -> list[str]:
     """One sentence per codec whose points were borrowed from another machine's run (``load.borrow``)."""
+    own = {item.codec for item in group.items.values() if item.record.get("machine", group.machine) == group.machine}
     return [
-        f"{codec}: rate–distortion points measured on {machine} (its times are in that machine's report, not here)."
+        f"{codec}: {'some ' if codec in own else ''}rate–distortion points measured on {machine} (its times are "
+        "in that machine's report, not here)."
         for codec, machine in sorted(group.borrowed.items())
     ]
 
@@ -531,7 +533,7 @@ def summary_rows(group: Group, rd: list[dict], bd: list[dict], complexity: list[
         row = {"codec": codec, "bpp": f"{min(bpp):.3g}–{max(bpp):.3g}" if len(bpp) > 1 else f"{bpp[0]:.3g}"}
         scores = bd_by_codec.get(codec, {})
         for column in HEADLINE:
-            if column in group.metrics:
+            if column in group.metrics and group.metrics[column].get("bd_rate", True):  # in the BD-rate tables
                 row[f"bd_rate_{column}"] = scores.get(f"bd_rate_{column}")
                 row[f"note_{column}"] = scores.get(f"note_{column}") or ""
         row["bd_rate_mean"] = scores.get("bd_rate_mean")
