@@ -86,7 +86,7 @@ def test_ini_settings_and_globs(project):
         (["--codecs", "jpeg", "--qualities", "jpeg=101"], "codec 'jpeg' has no quality '101'; valid: 5, 10"),
         (["--codecs", "tiff", "--qualities", "lzw"], "codec 'tiff' has no quality 'lzw'; valid: deflate"),
         (["--qualities", "heic=50"], "no selected codec matches 'heic'"),
-        (["--metrics", "psnr,vmaf"], "unknown metric 'vmaf'; valid: psnr, ssim, ms-ssim"),
+        (["--metrics", "psnr,butteraugli"], "unknown metric 'butteraugli'; valid: psnr, ssim, ms-ssim"),
         (["--crop", "big"], "--crop 'big': expected N, WxH or none"),
         (["--max-images", "0"], "--max-images '0': expected a positive integer"),
         (["--qualities=jpeg="], "--qualities 'jpeg=': no quality given for 'jpeg'"),
