@@ -133,10 +133,10 @@ def fake_ffmpeg(tmp_path, monkeypatch):
     fake = tmp_path / "ffmpeg"
     fake.write_text("#!/bin/sh\necho ' V....D libx265              libx265 H.265 / HEVC (codec hevc)'\n")
     fake.chmod(0o755)
-    for cached in (ffmpeg.executable, ffmpeg.missing, ffmpeg._listing):
+    for cached in (ffmpeg.executable, ffmpeg.missing, ffmpeg.listing):
         cached.cache_clear()
     yield fake
-    for cached in (ffmpeg.executable, ffmpeg.missing, ffmpeg._listing):
+    for cached in (ffmpeg.executable, ffmpeg.missing, ffmpeg.listing):
         cached.cache_clear()
 
 

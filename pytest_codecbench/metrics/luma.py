@@ -8,7 +8,7 @@ common test conditions compute MS-SSIM, VIF, FSIM, IW-SSIM and PSNR-HVS, and AOM
 - ``psnr-hvs``, ``psnr-hvs-m``: the psnr_hvsm package (Ponomarenko's 8×8 DCT metrics, its C++
   backend), on Y' in [0, 1] as it expects.
 
-tests/test_luma_metrics.py checks each against the values its source publishes (MATLAB or
+tests/test_metric_references.py checks each against the values its source publishes (MATLAB or
 Octave runs of the authors' code on the same images).
 """
 
@@ -78,8 +78,11 @@ def _tensor(plane: np.ndarray):
     return torch.from_numpy(np.ascontiguousarray(plane[..., 0], dtype=np.float32))[None, None].to(RUNTIME.device)
 
 
-def _piq_metric(column: str, function: str, **options):
-    """piq.<function>(decoded, reference) on Y' in [0, 255]: both 1×1×H×W float32."""
+def _piq_entry(
+    name: str, column: str, label: str, function: str, bytes_per_pixel: int, higher_is_better=True, **options
+):
+    """The opt-in metric ``name``: piq.<function>(decoded, reference, **options) on Y' in [0, 255],
+    both 1×1×H×W float32."""
 
     def compute(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
         import torch
@@ -92,7 +95,15 @@ def _piq_metric(column: str, function: str, **options):
                 raise MetricError(f"{column}: {error}") from error
         return {column: float(value)}
 
-    return compute
+    return Metric(
+        name,
+        {column: Column(label, higher_is_better)},
+        compute,
+        default=False,
+        bytes_per_pixel=bytes_per_pixel,
+        torch=True,
+        versions=distributions("piq"),
+    )
 
 
 @cache
@@ -133,42 +144,10 @@ METRICS = [
         default=False,
         bytes_per_pixel=80,
     ),
-    Metric(
-        "vif",
-        {"vif": Column(f"VIF-p (piq vif_p {Y})")},
-        _piq_metric("vif", "vif_p"),
-        default=False,
-        bytes_per_pixel=200,
-        torch=True,
-        versions=distributions("piq"),
-    ),
-    Metric(
-        "fsim",
-        {"fsim": Column(f"FSIM (piq fsim, no chroma term, {Y})")},
-        _piq_metric("fsim", "fsim", chromatic=False),
-        default=False,
-        bytes_per_pixel=220,
-        torch=True,
-        versions=distributions("piq"),
-    ),
-    Metric(
-        "iw-ssim",
-        {"iw_ssim": Column(f"IW-SSIM (piq information_weighted_ssim {Y})")},
-        _piq_metric("iw_ssim", "information_weighted_ssim"),
-        default=False,
-        bytes_per_pixel=280,
-        torch=True,
-        versions=distributions("piq"),
-    ),
-    Metric(
-        "gmsd",
-        {"gmsd": Column(f"GMSD (piq gmsd {Y}; lower is better)", higher_is_better=False)},
-        _piq_metric("gmsd", "gmsd"),
-        default=False,
-        bytes_per_pixel=50,
-        torch=True,
-        versions=distributions("piq"),
-    ),
+    _piq_entry("vif", "vif", f"VIF-p (piq vif_p {Y})", "vif_p", 200),
+    _piq_entry("fsim", "fsim", f"FSIM (piq fsim, no chroma term, {Y})", "fsim", 220, chromatic=False),
+    _piq_entry("iw-ssim", "iw_ssim", f"IW-SSIM (piq information_weighted_ssim {Y})", "information_weighted_ssim", 280),
+    _piq_entry("gmsd", "gmsd", f"GMSD (piq gmsd {Y}; lower is better)", "gmsd", 50, higher_is_better=False),
     Metric(
         "psnr-hvs",
         {

@@ -70,6 +70,17 @@ def tiles(height: int, width: int):
             yield rows, cols
 
 
+def is_tiled(image: np.ndarray) -> bool:
+    return image.shape[0] * image.shape[1] > TILED_ABOVE
+
+
+def tile_features(features, reference: np.ndarray, decoded: np.ndarray, device):
+    """Each tile's (rows, cols) and ``features`` (a model's) of its crop of both images."""
+    for rows, cols in tiles(*reference.shape[:2]):
+        crop = np.s_[rows[0] : rows[1], cols[0] : cols[1]]
+        yield rows, cols, features(to_tensor(reference[crop], device)), features(to_tensor(decoded[crop], device))
+
+
 def core(features, stride: int, rows, cols):
     """The features of a tile's core: those whose position over ``stride`` falls in it (the last
     tile of a side takes the rest, as the whole image's layer ends there too)."""
@@ -179,7 +190,7 @@ class LPIPS:
         import torch
 
         with torch.inference_mode():
-            if reference.shape[0] * reference.shape[1] > TILED_ABOVE:
+            if is_tiled(reference):
                 return self._tiled(reference, decoded)
             ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
             dec = self._features(to_tensor(decoded, self.device))
@@ -188,9 +199,7 @@ class LPIPS:
     def _tiled(self, reference: np.ndarray, decoded: np.ndarray) -> float:
         """The spatial mean of each layer's distances as sums over the tiles' cores, in float64."""
         sums, counts = np.zeros(len(self.slices)), np.zeros(len(self.slices))
-        for rows, cols in tiles(*reference.shape[:2]):
-            crop = np.s_[rows[0] : rows[1], cols[0] : cols[1]]
-            ref, dec = (self._features(to_tensor(image[crop], self.device)) for image in (reference, decoded))
+        for rows, cols, ref, dec in tile_features(self._features, reference, decoded, self.device):
             for layer, (distance, stride) in enumerate(zip(self._distances(ref, dec), self.strides, strict=True)):
                 kept = core(distance, stride, rows, cols)
                 sums[layer] += float(kept.double().sum())
@@ -243,16 +252,12 @@ class DISTS:
         import torch
 
         with torch.inference_mode():
-            if reference.shape[0] * reference.shape[1] > TILED_ABOVE:
+            if is_tiled(reference):
                 moments = [[0] * 6 for _ in DISTS_STRIDES]
-                for rows, cols in tiles(*reference.shape[:2]):
-                    crop = np.s_[rows[0] : rows[1], cols[0] : cols[1]]
-                    ref, dec = (self._features(to_tensor(image[crop], self.device)) for image in (reference, decoded))
+                for rows, cols, ref, dec in tile_features(self._features, reference, decoded, self.device):
                     for level, (x, y, stride) in enumerate(zip(ref, dec, DISTS_STRIDES, strict=True)):
-                        for k, value in enumerate(
-                            _moment_sums(core(x, stride, rows, cols), core(y, stride, rows, cols))
-                        ):
-                            moments[level][k] += value
+                        sums = _moment_sums(core(x, stride, rows, cols), core(y, stride, rows, cols))
+                        moments[level] = [a + b for a, b in zip(moments[level], sums, strict=True)]
             else:
                 ref = self.references.get(reference, lambda image: self._features(to_tensor(image, self.device)))
                 dec = self._features(to_tensor(decoded, self.device))

@@ -64,7 +64,7 @@ def ffmpeg_version() -> str:
 def _check() -> None:
     if ffmpeg.executable() is None:
         raise MetricError(f"vmaf needs FFmpeg with libvmaf: {ffmpeg.INSTALL}")
-    if "libvmaf" not in ffmpeg.run(["-filters"])[0].decode(errors="replace"):
+    if "libvmaf" not in ffmpeg.listing("filters"):
         raise MetricError(f"vmaf: {ffmpeg.executable()} has no libvmaf filter (FFmpeg built with --enable-libvmaf)")
 
 

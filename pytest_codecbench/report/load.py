@@ -276,5 +276,4 @@ def borrow(groups: list[Group], codecs: list[str]) -> None:
                 group.codecs.setdefault(codec, donor.codecs[codec])
                 for column, meta in donor.metrics.items():
                     group.metrics.setdefault(column, meta)
-                machines = [m for m in group.borrowed.get(codec, "").split("; ") if m]
-                group.borrowed[codec] = "; ".join([*machines, donor.machine])
+                group.borrowed[codec] = "; ".join(filter(None, [group.borrowed.get(codec), donor.machine]))
