@@ -1,5 +1,6 @@
 """The ``codecbench`` command: ``report`` turns JSON into results; ``codecs`` lists the codecs;
-``weights`` lists (and fetches) the pretrained checkpoints of learned codecs."""
+``weights`` lists (and fetches) the pretrained checkpoints of learned codecs; ``datasets`` lists the
+datasets ``--dataset`` takes by name."""
 
 from __future__ import annotations
 
@@ -110,6 +111,35 @@ def list_weights(args) -> int:
     return 1 if problems else 0
 
 
+def list_datasets(args) -> int:
+    """One block per named dataset: images, archive, checksum, licence, source, and whether it is in the cache."""
+    from . import datasets, images
+
+    print(f"cache: {images.cache_dir()}")
+    kodak = images.cache_dir() / "kodak"
+    state = "in the cache" if all((kodak / name).is_file() for name in images.kodak_table()) else "not downloaded"
+    print(
+        f"kodak: 24 images, 768×512 or 512×768, fetched one by one from {images.KODAK_URL}, each image's pixels "
+        f"checked against the package's checksums; released by Kodak for unrestricted use; --kodak-dir or "
+        f"$CODECBENCH_KODAK_DIR; {state}"
+    )
+    for archive in datasets.ARCHIVES.values():
+        count = f"{archive.images} images" if archive.images else "images counted on download"
+        size = f", {archive.size / 1e6:.0f} MB" if archive.size else ""
+        checksum = (
+            f"archive sha256 {archive.sha256} (published)"
+            if archive.sha256
+            else "archive checksum: none published; the first download records it"
+        )
+        table = datasets.pixels_table(archive)
+        state = f"pixels verified against {table[1]}" if table else "not downloaded"
+        print(
+            f"{archive.name}: {count}{size}, {archive.url}\n    {checksum}\n    licence: {archive.licence}\n"
+            f"    source: {archive.source}\n    {archive.option} or ${archive.env}; {state}"
+        )
+    return 0
+
+
 def report(args) -> int:
     from .report import build
 
@@ -203,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     weights.add_argument("--download", action="store_true", help="fetch missing checkpoints (hash-checked)")
     weights.set_defaults(run=list_weights)
+    sets = commands.add_parser("datasets", help="list the datasets --dataset takes by name: sources, licences, cache")
+    sets.set_defaults(run=list_datasets)
     args = parser.parse_args(argv)
     return args.run(args)
 

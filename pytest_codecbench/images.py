@@ -99,7 +99,10 @@ def kodak(path: str | None, base_url: str | None = None) -> Dataset:
 
 def folder_dataset(folder: Path) -> Dataset:
     if not folder.is_dir():
-        raise DatasetError(f"dataset folder {folder} does not exist (expected 'default', 'kodak' or a folder)")
+        raise DatasetError(
+            f"dataset folder {folder} does not exist (expected 'default', 'kodak', a name `codecbench datasets` "
+            "lists, or a folder)"
+        )
     paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not paths:
         raise DatasetError(f"dataset folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
@@ -120,12 +123,17 @@ def embedded() -> Dataset:
     return Dataset("default", f"{len(images)} scikit-image sample photographs in {folder}", images)
 
 
-def resolve(spec: str, kodak_dir: str | None) -> Dataset:
-    """``default``, ``kodak`` or a folder of images."""
+def resolve(spec: str, copy: str | None = None) -> Dataset:
+    """``default``, ``kodak``, a named dataset (``datasets.ARCHIVES``) or a folder of images; ``copy``: an existing
+    copy of the named dataset (its ``--NAME-dir``)."""
+    from . import datasets
+
     if spec == "default":
         return embedded()
     if spec == "kodak":
-        return kodak(kodak_dir)
+        return kodak(copy)
+    if spec in datasets.ARCHIVES:
+        return datasets.resolve(datasets.ARCHIVES[spec], copy)
     return folder_dataset(Path(spec).expanduser())
 
 

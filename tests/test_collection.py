@@ -116,7 +116,10 @@ def test_missing_dataset_folder_is_one_usage_error_naming_it(project):
     for workers in ("0", "2"):
         result = project.runpytest("--collect-only", "--dataset=nowhere", "-n", workers)
         assert result.ret == pytest.ExitCode.USAGE_ERROR
-        error = "ERROR: dataset folder nowhere does not exist (expected 'default', 'kodak' or a folder)"
+        error = (
+            "ERROR: dataset folder nowhere does not exist (expected 'default', 'kodak', a name `codecbench datasets` "
+            "lists, or a folder)"
+        )
         assert result.stderr.lines[0] == error
         assert "collect" not in result.stdout.str().lower()  # no collection error per test file
 

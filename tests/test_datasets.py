@@ -103,3 +103,124 @@ def test_kodak_pixels_are_verified(kodak_copy):
     assert store.get(dataset.images[0]).shape == (48, 64, 3)
     with pytest.raises(images.ImageError, match="kodim03.png: decoded pixels do not match the dataset's checksum"):
         store.get(dataset.images[2])
+
+
+def _zip_of_images(path, members):
+    """A zip archive at ``path`` holding generated PNGs under the given member names."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for i, member in enumerate(members):
+            buffer = io.BytesIO()
+            Image.fromarray(photo_like(40, 32, i)).save(buffer, "PNG")
+            zf.writestr(member, buffer.getvalue())
+
+
+@pytest.fixture
+def published_archive(monkeypatch, server, tmp_path):
+    """A named dataset whose archive (three images in valid/, macOS's copies, another folder) is served
+    from 127.0.0.1, its SHA-256 and size as the published ones."""
+    import hashlib
+
+    from pytest_codecbench import datasets
+
+    root, url = server
+    members = ["valid/b.png", "valid/a.png", "__MACOSX/valid/._a.png", "valid/c.png", "other/d.png", "valid/notes.txt"]
+    _zip_of_images(root / "set.zip", members)
+    data = (root / "set.zip").read_bytes()
+    archive = datasets.Archive(
+        "stand-in", url + "set.zip", hashlib.sha256(data).hexdigest(), len(data), "valid", 3, "CC0", url
+    )
+    monkeypatch.setitem(datasets.ARCHIVES, archive.name, archive)
+    monkeypatch.setenv("CODECBENCH_CACHE", str(tmp_path / "cache"))
+    return archive, root
+
+
+def test_a_named_dataset_is_fetched_once_verified_and_its_pixels_recorded(published_archive, tmp_path):
+    archive, root = published_archive
+    dataset = images.resolve("stand-in")
+    folder = tmp_path / "cache" / "stand-in"
+    assert [i.name for i in dataset.images] == ["a", "b", "c"]
+    assert dataset.source == f"{folder} (verified against checksums recorded in {folder / 'PIXELS.sha256'})"
+    assert sorted(p.name for p in folder.iterdir()) == ["PIXELS.sha256", "a.png", "b.png", "c.png"]
+    # the table holds each image's own pixels (photo_like(…, i) is member i of the archive)
+    assert dataset.images[0].pixels_sha256 == images.pixels_sha256(photo_like(40, 32, 1))
+    assert f"# archive sha256 {archive.sha256} (published)" in (folder / "PIXELS.sha256").read_text()
+    (root / "set.zip").unlink()  # a second use needs no server
+    assert images.resolve("stand-in") == dataset
+    Image.fromarray(photo_like(40, 32, 7)).save(folder / "b.png")
+    with pytest.raises(images.ImageError, match="b.png: decoded pixels do not match the dataset's checksum"):
+        images.ImageStore(crop=None).get(dataset.images[1])
+
+
+def test_an_archive_that_does_not_match_its_checksum_is_not_kept(published_archive, monkeypatch, tmp_path):
+    from pytest_codecbench import datasets
+
+    archive, _ = published_archive
+    wrong = datasets.Archive(**{**archive.__dict__, "sha256": "0" * 64})
+    monkeypatch.setitem(datasets.ARCHIVES, archive.name, wrong)
+    with pytest.raises(images.DatasetError, match=f"its SHA-256 is {archive.sha256}, not the published 0000"):
+        images.resolve("stand-in")
+    assert list((tmp_path / "cache").iterdir()) == []  # no folder, no partial download
+
+
+def test_an_archive_without_a_published_checksum_records_one_and_says_so(published_archive, monkeypatch, tmp_path):
+    from pytest_codecbench import datasets
+
+    archive, _ = published_archive
+    unknown = datasets.Archive(**{**archive.__dict__, "sha256": None, "size": None})
+    monkeypatch.setitem(datasets.ARCHIVES, archive.name, unknown)
+    with pytest.warns(UserWarning, match=f"no published checksum of .*set.zip is known; .*SHA-256 {archive.sha256}"):
+        images.resolve("stand-in")
+    recorded = (tmp_path / "cache" / "stand-in" / "PIXELS.sha256").read_text()
+    assert f"# archive sha256 {archive.sha256} (recorded by this first download" in recorded
+
+
+def test_a_wrong_image_count_names_the_archive(published_archive, monkeypatch):
+    from pytest_codecbench import datasets
+
+    archive, _ = published_archive
+    monkeypatch.setitem(datasets.ARCHIVES, archive.name, datasets.Archive(**{**archive.__dict__, "images": 4}))
+    with pytest.raises(images.DatasetError, match=r"set.zip holds 3 images in valid, not 4"):
+        images.resolve("stand-in")
+
+
+def test_a_named_datasets_existing_copy_is_swept_and_said_unverified(project, monkeypatch, tmp_path):
+    monkeypatch.setenv("CODECBENCH_CACHE", str(tmp_path / "cache"))  # no checksums recorded by a download
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for i in range(2):
+        Image.fromarray(photo_like(48, 40, i)).save(copy / f"08{i}1.png")
+    result = project.runpytest(
+        "--dataset=div2k-valid-hr", f"--div2k-valid-hr-dir={copy}", "--codecs=png", "--metrics=psnr", "-v"
+    )
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            f"*dataset 'div2k-valid-hr', 2 images from {copy} (not verified: no pixel checksums of div2k-valid-hr*",
+            "*test_rd?png-z6-0801? PASSED*",
+        ]
+    )
+
+
+def test_an_existing_copy_is_verified_against_the_recorded_checksums(published_archive, monkeypatch, tmp_path):
+    images.resolve("stand-in")  # downloads and records
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "a.png").write_bytes((tmp_path / "cache" / "stand-in" / "a.png").read_bytes())
+    monkeypatch.setenv("CODECBENCH_STAND_IN_DIR", str(copy))
+    with pytest.raises(images.DatasetError, match=f"stand-in folder {copy} lacks 2 images, e.g. b.png"):
+        images.resolve("stand-in")
+
+
+def test_codecbench_datasets_lists_sources_licences_and_checksums(capsys):
+    from pytest_codecbench import cli, datasets
+
+    assert cli.main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for archive in datasets.ARCHIVES.values():
+        assert f"{archive.name}: " in out and archive.url in out and f"licence: {archive.licence}" in out
+    div2k = datasets.ARCHIVES["div2k-valid-hr"]
+    assert f"archive sha256 {div2k.sha256} (published)" in out  # TensorFlow Datasets' div2k.txt
+    assert "tecnick-sampling-1200: 100 images" in out and "none published; the first download records it" in out

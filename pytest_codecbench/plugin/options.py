@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .. import metrics
+from .. import datasets, metrics
 from ..codec import Codec, CodecError, Quality
 from ..kits import command_line
 
@@ -23,8 +23,18 @@ OPTIONS = {
         "codecbench_qualities",
         "quality grid: 'Q1,Q2' for every codec, or 'CODEC=Q1,Q2' (globs allowed), several separated by spaces",
     ),
-    "dataset": ("codecbench_dataset", "'default' (embedded sample photos), 'kodak', or a folder of images"),
+    "dataset": (
+        "codecbench_dataset",
+        "'default' (embedded sample photos), 'kodak', a named dataset (codecbench datasets), or a folder of images",
+    ),
     "kodak_dir": ("codecbench_kodak_dir", "an existing Kodak copy (else $CODECBENCH_KODAK_DIR, else download)"),
+    **{
+        f"{name.replace('-', '_')}_dir": (
+            f"codecbench_{name.replace('-', '_')}_dir",
+            f"an existing {name} copy, the folder of its images (else ${archive.env}, else download)",
+        )
+        for name, archive in datasets.ARCHIVES.items()
+    },
     "max_images": ("codecbench_max_images", "use only the first N images of the dataset"),
     "crop": ("codecbench_crop", "centre-crop every image: 'N' (N×N) or 'WxH'; 'none' for full images"),
     "metrics": ("codecbench_metrics", "metrics to compute, comma-separated, or 'all' (default: the default set)"),
@@ -98,6 +108,12 @@ def option(config: pytest.Config, name: str):
     return value if value is not None else (config.getini(OPTIONS[name][0]) or None)
 
 
+def dataset_copy(config: pytest.Config, spec: str) -> str | None:
+    """The existing copy given for the named dataset ``spec`` (its ``--NAME-dir``), if any."""
+    name = f"{spec.replace('-', '_')}_dir"
+    return option(config, name) if name in OPTIONS else None
+
+
 def tools(config: pytest.Config) -> dict[str, Path]:
     """The command-line codecs' programs the ini and the command line set ({tool: path}; the
     command line wins), relative paths taken from the ini's folder and the invocation folder."""
@@ -123,7 +139,8 @@ def check_path_options(config: pytest.Config) -> None:
     # pytest looks for its ini file before plugins add their options, so the value of
     # "--kodak-dir PATH" is taken for a test path and can hide the project's ini.
     args = list(config.invocation_params.args)
-    for flag in ("--dataset", "--kodak-dir", "--codec-dir", "--ffmpeg", "--tool"):
+    dataset_dirs = [archive.option for archive in datasets.ARCHIVES.values()]
+    for flag in ("--dataset", "--kodak-dir", *dataset_dirs, "--codec-dir", "--ffmpeg", "--tool"):
         for i, arg in enumerate(args[:-1]):
             if arg == flag and config.inipath is None and Path(args[i + 1]).exists():
                 raise pytest.UsageError(

@@ -47,9 +47,8 @@ class Sweep:
     @cached_property
     def dataset(self) -> images.Dataset:
         try:
-            dataset = images.resolve(
-                options.option(self.config, "dataset") or "default", options.option(self.config, "kodak_dir")
-            )
+            spec = options.option(self.config, "dataset") or "default"
+            dataset = images.resolve(spec, options.dataset_copy(self.config, spec))
         except images.DatasetError as error:
             raise pytest.UsageError(str(error)) from error
         if self.max_images:
