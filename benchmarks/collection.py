@@ -18,20 +18,18 @@ from PIL import Image
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--items", type=int, default=10_000)
-    args = parser.parse_args()
+def tiny_sweep(items: int) -> list[str]:
+    """The pytest command of a sweep of ``items`` items: 8×8 images (made in a temporary folder) × 100 JPEG
+    qualities."""
     qualities = 100
     folder = Path(tempfile.mkdtemp(prefix="codecbench-collect-"))
-    for i in range(args.items // qualities):
+    for i in range(items // qualities):
         Image.fromarray(np.full((8, 8, 3), i % 256, np.uint8)).save(folder / f"im{i:05d}.png")
-    command = [
+    return [
         sys.executable,
         "-m",
         "pytest",
         "benchmarks/test_rd.py",
-        "--collect-only",
         "-q",
         "-p",
         "no:cacheprovider",
@@ -39,7 +37,14 @@ def main() -> None:
         f"--qualities={','.join(str(q) for q in range(1, qualities + 1))}",
         f"--dataset={folder}",
     ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--items", type=int, default=10_000)
+    args = parser.parse_args()
     start = time.perf_counter()
+    command = tiny_sweep(args.items) + ["--collect-only"]
     out = subprocess.run(command, cwd=REPO, check=True, capture_output=True, text=True).stdout
     elapsed = time.perf_counter() - start
     collected = sum("::test_rd[" in line for line in out.splitlines())
