@@ -138,6 +138,20 @@ def test_ciede2000_follows_sharmas_table_and_srgb_d65():
     assert compute("ciede2000", image, image.copy())["ciede2000"] == 0
 
 
+def test_ciede2000_of_a_large_image_is_the_mean_over_bands_of_rows(goldhill, monkeypatch):
+    """Bands of rows of about 1 000 pixels: the pixels' mean that skimage gives for the whole image."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from pytest_codecbench.metrics import colour
+
+    reference, decoded = goldhill
+    whole = float(np.mean(deltaE_ciede2000(rgb2lab(reference), rgb2lab(decoded))))
+    monkeypatch.setattr(colour, "BANDED_ABOVE", 0)
+    monkeypatch.setattr(colour, "BAND_PIXELS", 1000)
+    monkeypatch.setattr(colour, "_labs", None)  # the whole reference's L*a*b* is not kept: never read
+    assert colour._ciede2000(reference, decoded)["ciede2000"] == pytest.approx(whole, rel=1e-12)
+
+
 def test_identical_images_score_as_identical(goldhill):
     reference, _ = goldhill
     copy = reference.copy()

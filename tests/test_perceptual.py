@@ -151,6 +151,28 @@ def test_large_images_are_compared_tile_by_tile_with_the_whole_images_value(monk
     assert len(set(spans)) == 16  # the tiles' cores were used
 
 
+def test_ssimulacra2_of_a_large_image_is_scored_band_by_band_with_the_packages_value(monkeypatch, tmp_path):
+    """Bands of 2 500 pixels (odd sides, so downsampling meets partial blocks): the value that the
+    ssimulacra2 package's own compute_ssimulacra2 gives for the two files."""
+    from ssimulacra2 import ssimulacra2 as s2
+
+    image = embedded_photo("coffee")[:301, :423]
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=30)
+    decoded = np.asarray(Image.open(out))
+    Image.fromarray(image).save(tmp_path / "reference.png")
+    Image.fromarray(decoded).save(tmp_path / "decoded.png")
+    packages = s2.compute_ssimulacra2(tmp_path / "reference.png", tmp_path / "decoded.png")
+    bands = []
+    monkeypatch.setattr(perceptual, "TILED_ABOVE", 0)
+    monkeypatch.setattr(perceptual, "BAND_PIXELS", 2500)
+    monkeypatch.setattr(
+        perceptual, "_linear_pyramid", lambda *a, real=perceptual._linear_pyramid: bands.append(a[1]) or real(*a)
+    )
+    assert perceptual._ssimulacra2(image, decoded)["ssimulacra2"] == pytest.approx(packages, abs=1e-9)
+    assert bands == [16, 16]  # banded: max(16, 2500 // 301) columns per band
+
+
 def test_tiles_cover_the_image_once_and_read_a_halo_beyond_each_core():
     area = 0
     for rows, cols in perceptual.tiles(1300, 2100):
@@ -166,3 +188,6 @@ def test_tiles_cover_the_image_once_and_read_a_halo_beyond_each_core():
     for name in ("lpips-alex", "lpips-vgg", "dists"):
         metric = metrics.available()[name]
         assert metric.memory_bytes(12_000_000) == metric.memory_bytes(2_000_000) < 2 * 2**30
+    # SSIMULACRA 2 keeps its linear-RGB pyramid below full resolution: it grows, but slowly
+    ssimulacra2 = metrics.available()["ssimulacra2"]
+    assert ssimulacra2.memory_bytes(12_000_000) < 0.5 * 2**30 < ssimulacra2.bytes_per_pixel * 12_000_000

@@ -154,10 +154,18 @@ def ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> float:
         return 1.0  # as in ssim()
 
     def prepare(image):
-        sides, x = [], _unit(image, np.float64)
-        for level in range(len(MS_SSIM_WEIGHTS)):
-            x = _half(x) if level else x
-            sides.append(_side(x))
+        """Each scale's side, one colour plane at a time: the float64 pyramid and filters of a third of
+        the image at once (on 12 MP the peak is then about 1.3 GB rather than 2.4)."""
+        sides = []
+        for channel in range(image.shape[2]):
+            x = _unit(image[:, :, channel : channel + 1], np.float64)
+            for level in range(len(MS_SSIM_WEIGHTS)):
+                x = _half(x) if level else x
+                side = _side(x)
+                if not channel:
+                    sides.append(tuple(np.empty((image.shape[2], *a.shape[1:]), np.float32) for a in side))
+                for whole, plane in zip(sides[level], side, strict=True):
+                    whole[channel] = plane[0]
         return sides
 
     sides, values = _ms_ssim_references.get(reference, prepare), []
