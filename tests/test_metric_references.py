@@ -138,6 +138,15 @@ def test_ciede2000_follows_sharmas_table_and_srgb_d65():
     assert compute("ciede2000", image, image.copy())["ciede2000"] == 0
 
 
+def test_psnr_of_a_large_image_sums_its_bands_errors(goldhill, monkeypatch):
+    from skimage.metrics import peak_signal_noise_ratio
+
+    reference, decoded = goldhill
+    monkeypatch.setattr(metrics, "BAND_PIXELS", 1000)  # 1000 // 512 = one row per band
+    assert compute("psnr", reference, decoded)["psnr"] == pytest.approx(peak_signal_noise_ratio(reference, decoded))
+    assert compute("psnr", reference, reference.copy())["psnr"] is None  # infinite: stored as null
+
+
 def test_ciede2000_of_a_large_image_is_the_mean_over_bands_of_rows(goldhill, monkeypatch):
     """Bands of rows of about 1 000 pixels: the pixels' mean that skimage gives for the whole image."""
     from skimage.color import deltaE_ciede2000, rgb2lab

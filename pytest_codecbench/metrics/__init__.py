@@ -63,24 +63,40 @@ def distributions(*names: str) -> Callable[[], dict[str, str]]:
     return lambda: {name: metadata.version(name) for name in names}
 
 
+BAND_PIXELS = 1 << 18  # per-pixel metrics read images in bands of rows this large: flat memory, data in cache
+
+
+def row_bands(shape: tuple[int, ...], pixels: int | None = None) -> list[slice]:
+    """Bands of whole rows of about ``pixels`` (default BAND_PIXELS) pixels covering an image of ``shape``."""
+    height, width = shape[:2]
+    rows = max(1, (pixels or BAND_PIXELS) // width)
+    return [np.s_[top : top + rows] for top in range(0, height, rows)]
+
+
+def _psnr_from(mse: float, peak: float) -> float:
+    return 10 * math.log10(peak**2 / mse) if mse > 0 else math.inf
+
+
 def _psnr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     # Computed here in float64 rather than with piq.psnr, which adds 1e-8 to the
     # normalised MSE: that biases PSNR by 0.004 dB at 50 dB and caps exact copies at 80 dB.
-    ref, dec = reference.astype(np.float64), decoded.astype(np.float64)
     luma = np.array([0.299, 0.587, 0.114])  # BT.601, full range (JFIF)
-
-    def psnr(mse: float) -> float:
-        return 10 * math.log10(255.0**2 / mse) if mse > 0 else math.inf
-
-    return {"psnr": psnr(np.mean((ref - dec) ** 2)), "psnr_y": psnr(np.mean(((ref - dec) @ luma) ** 2))}
+    rgb, y = 0.0, 0.0  # sums of squared errors
+    for band in row_bands(reference.shape):
+        error = reference[band].astype(np.float64) - decoded[band]
+        rgb += float(np.sum(error**2))
+        y += float(np.sum((error @ luma) ** 2))
+    pixels = reference.shape[0] * reference.shape[1]
+    return {"psnr": _psnr_from(rgb / (3 * pixels), 255.0), "psnr_y": _psnr_from(y / pixels, 255.0)}
 
 
 def _psnr_ycbcr(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     """PSNR of each plane of BT.709 full-range Y'CbCr (ycbcr.from_rgb, unquantised), and the
     weighted (6·Y' + Cb + Cr) / 8 of JVET's common test conditions, in dB."""
-    error = ycbcr.from_rgb(reference) - ycbcr.from_rgb(decoded)
-    values = [10 * math.log10(1 / mse) if mse > 0 else math.inf for mse in np.mean(error**2, axis=(0, 1))]
-    y, cb, cr = values
+    squares = np.zeros(3)
+    for band in row_bands(reference.shape):
+        squares += np.sum((ycbcr.from_rgb(reference[band]) - ycbcr.from_rgb(decoded[band])) ** 2, axis=(0, 1))
+    y, cb, cr = (_psnr_from(total / (reference.shape[0] * reference.shape[1]), 1.0) for total in squares)
     return {"psnr_ycbcr_y": y, "psnr_ycbcr_cb": cb, "psnr_ycbcr_cr": cr, "psnr_ycbcr": (6 * y + cb + cr) / 8}
 
 
@@ -100,13 +116,15 @@ def _ms_ssim(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
 
 
 # bytes_per_pixel: peak resident memory above the start, measured on 2048² and 3000² images
-# (memory.Peak), rounded up.
+# (memory.Peak), rounded up; the per-pixel metrics need that of one band at any size.
 BUILTIN = (
     Metric(
         "psnr",
         {"psnr": Column("PSNR RGB (dB)"), "psnr_y": Column("PSNR-Y (dB, BT.601 full-range luma)")},
         _psnr,
         bytes_per_pixel=90,
+        tiled_above=BAND_PIXELS,
+        tiled_bytes=90 * BAND_PIXELS,
     ),
     Metric(
         "ssim",
@@ -134,6 +152,8 @@ BUILTIN = (
         _psnr_ycbcr,
         default=False,
         bytes_per_pixel=160,
+        tiled_above=BAND_PIXELS,
+        tiled_bytes=160 * BAND_PIXELS,
     ),
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Column, Metric, distributions
+from . import Column, Metric, distributions, row_bands
 from .references import ReferenceCache
 
 _labs = ReferenceCache()
@@ -29,11 +29,8 @@ def _ciede2000(reference: np.ndarray, decoded: np.ndarray) -> dict[str, float]:
     height, width = reference.shape[:2]
     if height * width <= BANDED_ABOVE:
         return {"ciede2000": float(np.mean(deltaE_ciede2000(_labs.get(reference, _lab), _lab(decoded))))}
-    rows = max(1, BAND_PIXELS // width)
-    total = sum(
-        float(np.sum(deltaE_ciede2000(_lab(reference[top : top + rows]), _lab(decoded[top : top + rows]))))
-        for top in range(0, height, rows)
-    )
+    bands = row_bands(reference.shape, BAND_PIXELS)
+    total = sum(float(np.sum(deltaE_ciede2000(_lab(reference[b]), _lab(decoded[b])))) for b in bands)
     return {"ciede2000": total / (height * width)}
 
 
