@@ -2,7 +2,7 @@
 controller, wall time and peak memory.
 
     python benchmarks/report_scale.py [--items 10000,50000,100000] [--sweep-items 10000,20000]
-                                      [--source results/kodak-crop512.json.gz]
+                                      [--source results/kodak-crop512.json.gz] [--markdown FILE]
 
 Report: a JSON of N rate–distortion items is made from a real one (``--source``) by copying its
 items onto more images (``kodim01-c2``, …: as a larger dataset would have them), then
@@ -64,10 +64,17 @@ def main() -> None:
     parser.add_argument("--items", default="10000,50000,100000")
     parser.add_argument("--sweep-items", default="10000,20000", help="sizes of the measured sweeps ('' for none)")
     parser.add_argument("--source", type=Path, default=REPO / "results" / "kodak-crop512.json.gz")
+    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args()
+    lines = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
     source = json.loads(gzip.decompress(args.source.read_bytes()))
-    print("| items | JSON MB | report s | report peak MB | report s per 10k | MB per 10k | collect s | per 10k |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    say("| items | JSON MB | report s | report peak MB | report s per 10k | MB per 10k | collect s | per 10k |")
+    say("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for items in (int(n) for n in args.items.split(",")):
         with tempfile.TemporaryDirectory() as scratch:
             path = Path(scratch) / "sweep.json"
@@ -77,15 +84,17 @@ def main() -> None:
         collect, _ = run(tiny_sweep(items) + ["--collect-only"])
         per = items / 10_000
         cells = [f"{items:,}", f"{size:.0f}", f"{seconds:.1f}", f"{peak:.0f}", f"{seconds / per:.2f}"]
-        print("| " + " | ".join([*cells, f"{peak / per:.0f}", f"{collect:.1f}", f"{collect / per:.2f}"]) + " |")
-    print("\n| sweep items (-n 2) | wall s | controller peak MB | s per 10k | MB per 10k |\n|---:|---:|---:|---:|---:|")
+        say("| " + " | ".join([*cells, f"{peak / per:.0f}", f"{collect:.1f}", f"{collect / per:.2f}"]) + " |")
+    say("\n| sweep items (-n 2) | wall s | controller peak MB | s per 10k | MB per 10k |\n|---:|---:|---:|---:|---:|")
     for items in (int(n) for n in args.sweep_items.split(",") if n):
         with tempfile.TemporaryDirectory() as scratch:
             options = ["-n", "2", "--metrics=psnr", "--records=none", "--benchmark-min-rounds=1"]
             options += ["--benchmark-max-time=0", f"--benchmark-json={scratch}/out.json"]
             seconds, peak = run(tiny_sweep(items) + options)
         per = items / 10_000
-        print(f"| {items:,} | {seconds:.0f} | {peak:.0f} | {seconds / per:.0f} | {peak / per:.0f} |")
+        say(f"| {items:,} | {seconds:.0f} | {peak:.0f} | {seconds / per:.0f} | {peak / per:.0f} |")
+    if args.markdown:
+        args.markdown.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -213,9 +213,16 @@ def measure_harness(sizes: list[float]) -> list[dict]:
     return [row]
 
 
-def table(title: str, rows: list[dict], sizes: list[float], columns: list[str]) -> list[str]:
-    """Seconds per megapixel of each timed column and peak MB per megapixel, at each size."""
-    areas = {m: shape(m)[0] * shape(m)[1] / 1e6 for m in sizes}
+def area(megapixels: float) -> float:
+    """The image's true megapixels (its sides are rounded to multiples of 16)."""
+    height, width = shape(megapixels)
+    return height * width / 1e6
+
+
+def table(title: str, rows: list[dict], columns: list[str]) -> list[str]:
+    """Seconds per megapixel of each timed column and peak MB per megapixel, at each size measured."""
+    sizes = sorted({m for row in rows for m in row.get("sizes", {})})
+    areas = {m: area(m) for m in sizes}
     label = {"encode_s": "encode", "decode_s": "decode", "s": "time"}
     head = ["", *[f"{label[col]} s/MP at {m:g} MP" for col in columns for m in sizes]]
     head.append(f"{label[columns[0]]} s/MP, {sizes[-1]:g} MP ÷ {sizes[0]:g} MP")
@@ -239,13 +246,12 @@ def table(title: str, rows: list[dict], sizes: list[float], columns: list[str]) 
     return lines
 
 
-def plot(parts: dict[str, list[dict]], sizes: list[float], path: Path) -> None:
+def plot(parts: dict[str, list[dict]], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    areas = {m: shape(m)[0] * shape(m)[1] / 1e6 for m in sizes}
     fig, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(14, 6))
     for part, rows in parts.items():
         key = {"codecs": "encode_s"}.get(part, "s")
@@ -253,10 +259,10 @@ def plot(parts: dict[str, list[dict]], sizes: list[float], path: Path) -> None:
             got = {m: v for m, v in row.get("sizes", {}).items()}
             if not got:
                 continue
-            x = [areas[m] for m in got]
+            x = [area(m) for m in got]
             label = f"{part}: {row['name']}"
-            time_axis.plot(x, [v[key] / areas[m] for m, v in got.items()], marker="o", label=label)
-            memory_axis.plot(x, [(v["peak_mb"] or 0) / areas[m] for m, v in got.items()], marker="o", label=label)
+            time_axis.plot(x, [v[key] / area(m) for m, v in got.items()], marker="o", label=label)
+            memory_axis.plot(x, [(v["peak_mb"] or 0) / area(m) for m, v in got.items()], marker="o", label=label)
     for axis, what in ((time_axis, "seconds per megapixel (codecs: encode)"), (memory_axis, "peak MB per megapixel")):
         axis.set_xscale("log")
         axis.set_yscale("log")
@@ -296,23 +302,25 @@ def main() -> int:
     if args.metrics == "all":
         args.metrics = ",".join(metrics.available())
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 20), "SVT_LOG": "1"}
-    parts, lines = {}, []
     args.out.mkdir(parents=True, exist_ok=True)
     for part in args.parts.split(","):
-        out = args.out / f"{part}.json"
-        command = [sys.executable, __file__, "--part", part, "--json", str(out), "--sizes", args.sizes]
-        subprocess.run(command + ["--codecs", args.codecs, "--metrics", args.metrics], env=env, check=True)
-        parts[part] = [
-            {**row, "sizes": {float(m): v for m, v in row["sizes"].items()}} for row in json.loads(out.read_text())
-        ]
-        columns = {"codecs": ["encode_s", "decode_s"]}.get(part, ["s"])
-        lines += table(part, parts[part], sizes, columns) + [""]
+        command = [sys.executable, __file__, "--part", part, "--json", str(args.out / f"{part}.json")]
+        command += ["--sizes", args.sizes, "--codecs", args.codecs, "--metrics", args.metrics]
+        subprocess.run(command, env=env, check=True)
+    parts, lines = {}, []
+    for part in PARTS:  # those measured now and those an earlier run left in --out
+        if (args.out / f"{part}.json").is_file():
+            rows = json.loads((args.out / f"{part}.json").read_text())
+            parts[part] = [{**row, "sizes": {float(m): v for m, v in row["sizes"].items()}} for row in rows]
+            lines += table(part, parts[part], {"codecs": ["encode_s", "decode_s"]}.get(part, ["s"])) + [""]
     cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name")), "?")
-    note = f"{model}, {os.cpu_count()} cores; one thread per part; image sizes {', '.join(f'{s:g}' for s in sizes)} MP."
+    measured = sorted({m for rows in parts.values() for row in rows for m in row.get("sizes", {})})
+    images = ", ".join(f"{m:g} MP ({shape(m)[1]}×{shape(m)[0]})" for m in measured)
+    note = f"{model}, {os.cpu_count()} cores; one thread per part; images of {images}."
     print("\n".join([note, "", *lines]))
     (args.out / "scaling.md").write_text("\n".join([note, "", *lines]))
-    plot(parts, sizes, args.out / "scaling.png")
+    plot(parts, args.out / "scaling.png")
     return 0
 
 

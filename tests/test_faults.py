@@ -200,7 +200,7 @@ def test_an_image_too_large_for_the_memory_fails_before_allocating(project, monk
     result.stdout.fnmatch_lines(
         [
             "*codec 'png' at quality 6 on image imgs/img0.png: the image is 192×176 (0.0 MP): "
-            "metric 'ms-ssim' needs about 6 MiB, more than the 2 MiB available*"
+            "metric 'lpips-alex' needs about 5 MiB, more than the 2 MiB available*"
         ]
     )
 
