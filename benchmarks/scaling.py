@@ -6,9 +6,10 @@ harness, on images of 0.4, 1, 2, 4, 8 and 12 megapixels.
 
 The images are one photograph that scikit-image ships (``astronaut``, 512×512) mirrored into
 tiles to each size (3:2), so every size has a photograph's detail at its own scale; sizes are
-multiples of 16 pixels. Each part runs in a child process of its own, sizes ascending, with glibc
-told to return large freed blocks to the system (``MALLOC_MMAP_THRESHOLD_``), so that a size's
-peak resident memory above its start (``memory.Peak``, as every item records it) is its own:
+multiples of 16 pixels. Each codec, each metric and the harness run in a child process of their
+own, sizes ascending, with glibc told to return large freed blocks to the system
+(``MALLOC_MMAP_THRESHOLD_``), so that a size's peak resident memory above its start
+(``memory.Peak``, as every item records it) is its own:
 
 - codecs: the middle of each codec's default grid (default: the Pillow and FFmpeg codecs); one
   untimed round trip at the smallest size, then at each size the median encode and decode of
@@ -279,7 +280,7 @@ def main() -> int:
     parser.add_argument("--sizes", default="0.4,1,2,4,8,12", help="megapixels, comma-separated")
     parser.add_argument("--codecs", default="", help="codec names or globs (default: the Pillow and FFmpeg codecs)")
     parser.add_argument("--metrics", default="all", help="metric names, or all")
-    parser.add_argument("--parts", default=",".join(PARTS))
+    parser.add_argument("--parts", default=",".join(PARTS), help="what to measure now; --out's tables keep the rest")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # a child process's one part
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
@@ -303,10 +304,17 @@ def main() -> int:
         args.metrics = ",".join(metrics.available())
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 20), "SVT_LOG": "1"}
     args.out.mkdir(parents=True, exist_ok=True)
-    for part in args.parts.split(","):
-        command = [sys.executable, __file__, "--part", part, "--json", str(args.out / f"{part}.json")]
-        command += ["--sizes", args.sizes, "--codecs", args.codecs, "--metrics", args.metrics]
-        subprocess.run(command, env=env, check=True)
+    for part in filter(None, args.parts.split(",")):
+        # one child process per codec and per metric: what one left resident does not hide the next one's peak
+        names = {"codecs": args.codecs.split(","), "metrics": args.metrics.split(",")}.get(part, [""])
+        rows = []
+        for name in names:
+            command = [sys.executable, __file__, "--part", part, "--json", str(args.out / "child.json")]
+            command += ["--sizes", args.sizes, "--codecs", name, "--metrics", name]
+            subprocess.run(command, env=env, check=True)
+            rows += json.loads((args.out / "child.json").read_text())
+        (args.out / "child.json").unlink()
+        (args.out / f"{part}.json").write_text(json.dumps(rows))
     parts, lines = {}, []
     for part in PARTS:  # those measured now and those an earlier run left in --out
         if (args.out / f"{part}.json").is_file():

@@ -136,7 +136,8 @@ def pixels_table(archive: Archive) -> tuple[dict[str, str], str] | None:
     recorded = cache_dir() / archive.name / PIXELS
     for table, where in ((shipped, "the package's checksums"), (recorded, f"checksums recorded in {recorded}")):
         if table.is_file():
-            lines = [line.split() for line in table.read_text().splitlines() if line and not line.startswith("#")]
+            text = table.read_text().splitlines()
+            lines = [line.rsplit(maxsplit=1) for line in text if line and not line.startswith("#")]
             return {name: digest for name, digest in lines}, where
     return None
 
