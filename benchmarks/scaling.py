@@ -2,7 +2,7 @@
 harness, on images of 0.4, 1, 2, 4, 8 and 12 megapixels.
 
     python benchmarks/scaling.py [--sizes 0.4,1,2,4,8,12] [--codecs GLOBS] [--metrics NAMES|all]
-                                 [--parts codecs,metrics,harness] [--out results/scaling]
+                                 [--except NAMES] [--parts codecs,metrics,harness] [--out results/scaling]
 
 The images are one photograph that scikit-image ships (``astronaut``, 512×512) mirrored into
 tiles to each size (3:2), so every size has a photograph's detail at its own scale; sizes are
@@ -280,6 +280,9 @@ def main() -> int:
     parser.add_argument("--sizes", default="0.4,1,2,4,8,12", help="megapixels, comma-separated")
     parser.add_argument("--codecs", default="", help="codec names or globs (default: the Pillow and FFmpeg codecs)")
     parser.add_argument("--metrics", default="all", help="metric names, or all")
+    parser.add_argument(
+        "--except", dest="leave_out", metavar="NAMES", default="", help="codecs and metrics to leave out"
+    )
     parser.add_argument("--parts", default=",".join(PARTS), help="what to measure now; --out's tables keep the rest")
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # a child process's one part
@@ -302,6 +305,10 @@ def main() -> int:
         args.codecs = ",".join(c.name for c in load_codecs([REPO / "codecs"]).values() if c.family in families)
     if args.metrics == "all":
         args.metrics = ",".join(metrics.available())
+    leave_out = set(args.leave_out.split(","))
+    args.codecs, args.metrics = (
+        ",".join(n for n in names.split(",") if n not in leave_out) for names in (args.codecs, args.metrics)
+    )
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(1 << 20), "SVT_LOG": "1"}
     args.out.mkdir(parents=True, exist_ok=True)
     for part in filter(None, args.parts.split(",")):

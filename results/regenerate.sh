@@ -43,3 +43,9 @@ codecbench report results/jpeg-ai-kodak-full.json.gz -o results/jpeg-ai --anchor
     --bd-per-image --bd-bpp-range 0.06,1.0
 python benchmarks/metric_speed.py --markdown results/metric-speed.md
 python benchmarks/codec_speed.py ${kodak:+--image="$kodak/kodim01.png"} --markdown results/codec-speed.md
+# Cost as images and sweeps grow (docs/harness-benchmarks.md): 0.4-12 MP for the faster codecs, every metric but
+# the VGG16 ones, and the harness (about 40 minutes); 0.4-2 MP for the slow codecs and LPIPS-VGG/DISTS (about 20)
+slow_codecs=avif-s0,vvc,vvc-faster,av1,av1-420
+python benchmarks/scaling.py --except="$slow_codecs,lpips-vgg,dists" --out results/scaling
+python benchmarks/scaling.py --sizes 0.4,1,2 --codecs="$slow_codecs" --metrics=lpips-vgg,dists --out results/scaling/slow
+python benchmarks/report_scale.py --markdown results/harness-scale.md
