@@ -346,21 +346,21 @@ BAND_PIXELS, BLUR_RADIUS = 1 << 18, 5
 
 
 def _linear_pyramid(image: np.ndarray, band_columns: int) -> list:
-    """(columns getter, width) of linear RGB at each SSIMULACRA 2 scale: full resolution computed from
-    ``image`` on demand, each coarser scale stored, downsampled from bands of the finer (even starts)."""
+    """(columns getter, height, width) of linear RGB at each SSIMULACRA 2 scale: full resolution computed
+    from ``image`` on demand, each coarser scale stored, downsampled from bands of the finer (even starts)."""
     from ssimulacra2 import ssimulacra2 as s2
 
     height, width = image.shape[:2]
-    scales = [(lambda a, b: s2.srgb_to_linear(image[:, a:b]), width)]
+    scales = [(lambda a, b: s2.srgb_to_linear(image[:, a:b]), height, width)]
     step = 2 * max(1, band_columns // 2)
     while len(scales) < s2.kNumScales:
-        finer, columns = scales[-1]
+        finer, _, columns = scales[-1]
         height, width = (height + 1) // 2, (width + 1) // 2
         if height < 8 or width < 8:
             break
         bands = [s2.downsample(finer(a, min(a + step, columns)), 2, 2) for a in range(0, columns, step)]
         coarse = np.concatenate(bands, axis=1)
-        scales.append((lambda a, b, coarse=coarse: coarse[:, a:b], width))
+        scales.append((lambda a, b, coarse=coarse: coarse[:, a:b], height, width))
     return scales
 
 
@@ -370,12 +370,11 @@ def _ssimulacra2_banded(reference: np.ndarray, decoded: np.ndarray) -> dict[str,
     from scipy import ndimage
     from ssimulacra2 import ssimulacra2 as s2
 
-    band = max(16, BAND_PIXELS // reference.shape[0])
+    full_resolution_band = max(16, BAND_PIXELS // reference.shape[0])
     score = s2.Msssim()
-    for (ref_columns, width), (dec_columns, _) in zip(
-        _linear_pyramid(reference, band), _linear_pyramid(decoded, band), strict=True
+    for (ref_columns, height, width), (dec_columns, _, _) in zip(
+        _linear_pyramid(reference, full_resolution_band), _linear_pyramid(decoded, full_resolution_band), strict=True
     ):
-        height = ref_columns(0, 1).shape[0]
         band = max(16, BAND_PIXELS // height)
         ssim_sums, edge_sums = np.zeros(6), np.zeros(12)
         for left in range(0, width, band):
