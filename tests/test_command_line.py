@@ -136,6 +136,23 @@ def test_a_run_counts_the_childs_cpu_time_and_peak_memory(vtm, tmp_path):
     assert timer.summary()["encode"]["cpu_median_s"] >= 0.2  # the stand-in spins that long by its own clock
 
 
+def test_the_childs_peak_is_its_own_not_that_of_the_process_that_started_it(vtm, tmp_path):
+    """wait4's ru_maxrss would report this process's 400 MiB: Linux keeps the high-water mark of the
+    address space the child had before exec, this one's."""
+    folder, _ = vtm
+    raw = tmp_path / "in.yuv"
+    raw.write_bytes(bytes(3 * 16 * 8))
+    ballast = bytearray(os.urandom(1)) * (400 << 20)  # touched: resident in this process
+    with Peak() as peak:
+        command_line.run(
+            [str(folder / "EncoderAppStatic"), "-c", str(folder.parent / "cfg" / "encoder_intra_vtm.cfg")]
+            + ["-i", str(raw), "-b", str(tmp_path / "out.bin"), "-q", "32", "-wdt", "16", "-hgt", "8"]
+            + ["--InputBitDepth=8"]
+        )
+    assert 64 <= peak.result()["child_process_mb"] < 200  # its 64 MiB and a Python interpreter's own
+    del ballast
+
+
 def test_a_failing_program_raises_with_its_last_words(tmp_path):
     script = tmp_path / "fails"
     script.write_text("#!/bin/sh\necho one >&2\necho 'two: bad option' >&2\nexit 3\n")

@@ -8,7 +8,11 @@ workers inherit it; a user may set that variable directly. PATH is a folder hold
 looked for on PATH.
 
 A run's child process is measured: its CPU time is counted in the stage that ran it (see
-``timing.cpu_seconds``) and its peak resident memory in the item's (``memory.note_child``).
+``timing.cpu_seconds``) and its peak resident memory in the item's (``memory.note_child``). That
+peak is the program's own high-water mark (``VmHWM``), read from /proc every few milliseconds while
+it runs: the ``ru_maxrss`` that ``wait4`` gives counts the memory of the process that spawned it too
+(Linux keeps the largest resident set of the address space it had before ``exec``, the parent's),
+so a 100 MB program started from a 400 MB Python process would read 400 MB.
 Start-up cost is measured, not a version: codecs report it beside each item
 (``extra_info.estimates``), so that record keys, which hold versions, stay stable.
 """
@@ -133,23 +137,52 @@ def run(command: list[str], stdin: bytes = b"", env: dict | None = None, check: 
         pass
     finally:
         process.stdin.close()
+    watcher = _PeakWatcher(process.pid)
     try:
-        _, status, usage = os.wait4(process.pid, 0)
+        _, status, _ = os.wait4(process.pid, 0)
     except BaseException:  # the time limit or Ctrl-C: the program must not outlive its item
         process.kill()
         os.waitpid(process.pid, 0)
         process.returncode = -9
         raise
+    finally:
+        watcher.stop()
     process.returncode = os.waitstatus_to_exitcode(status)
     for reader in readers:
         reader.join()
-    memory.note_child(usage.ru_maxrss * 1024)  # Linux reports KiB
+    if watcher.peak:  # none when it ended before the first look: then its memory is not known
+        memory.note_child(watcher.peak)
     stderr = streams["err"].decode(errors="replace")
     if check and process.returncode != 0:
         said = (stderr.strip() or streams["out"].decode(errors="replace").strip()).splitlines()
         tail = " | ".join(said[-3:])
         raise ToolError(f"{Path(command[0]).name} {' '.join(command[1:])} exited with {process.returncode}: {tail}")
     return streams["out"], stderr
+
+
+class _PeakWatcher:
+    """Reads a running program's VmHWM (bytes) every POLL_S seconds in a thread of its own, so that the
+    caller blocks in ``wait4`` and sees the exit at once; growth in its last POLL_S is not seen."""
+
+    POLL_S = 0.005
+
+    def __init__(self, pid: int):
+        self.path, self.peak = Path(f"/proc/{pid}/status"), 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        while True:
+            high = memory.status_bytes(self.path, "VmHWM")  # None once it has exited (a zombie has no memory)
+            if high is None or self.done.is_set():
+                return
+            self.peak = max(self.peak, high)
+            self.done.wait(self.POLL_S)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join()
 
 
 @cache

@@ -19,7 +19,7 @@ def note_child(peak_bytes: int) -> None:
     _children.append(peak_bytes)
 
 
-def _kib(path: Path, field: str) -> int | None:
+def status_bytes(path: Path, field: str) -> int | None:
     """A ``Field:   N kB`` line of a /proc file, in bytes."""
     try:
         for line in path.read_text().splitlines():
@@ -32,7 +32,7 @@ def _kib(path: Path, field: str) -> int | None:
 
 def available() -> int | None:
     """Bytes the machine can still give without swapping (MemAvailable), or None if unknown."""
-    return _kib(MEMINFO, "MemAvailable")
+    return status_bytes(MEMINFO, "MemAvailable")
 
 
 class Peak:
@@ -46,7 +46,7 @@ class Peak:
         _children.clear()
         try:
             CLEAR_REFS.write_text("5")  # resets VmHWM to the current resident set
-            self.start = _kib(STATUS, "VmRSS")
+            self.start = status_bytes(STATUS, "VmRSS")
         except OSError:
             self.start = None
         if self.cuda:
@@ -56,7 +56,7 @@ class Peak:
         return self
 
     def __exit__(self, *exc):
-        self.high = _kib(STATUS, "VmHWM") if self.start is not None else None
+        self.high = status_bytes(STATUS, "VmHWM") if self.start is not None else None
         self.children = list(_children)
         if self.cuda:
             import torch
