@@ -283,7 +283,9 @@ def main() -> int:
     parser.add_argument(
         "--except", dest="leave_out", metavar="NAMES", default="", help="codecs and metrics to leave out"
     )
-    parser.add_argument("--parts", default=",".join(PARTS), help="what to measure now; --out's tables keep the rest")
+    parser.add_argument(
+        "--parts", default=",".join(PARTS), help="what to measure now; --out's tables keep the rest (and other rows)"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "results" / "scaling")
     parser.add_argument("--part", help=argparse.SUPPRESS)  # a child process's one part
     parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
@@ -321,7 +323,12 @@ def main() -> int:
             subprocess.run(command, env=env, check=True)
             rows += json.loads((args.out / "child.json").read_text())
         (args.out / "child.json").unlink()
-        (args.out / f"{part}.json").write_text(json.dumps(rows))
+        earlier = args.out / f"{part}.json"  # rows of codecs or metrics not measured now are kept
+        measured = {row["name"] for row in rows}
+        kept = (
+            [row for row in json.loads(earlier.read_text()) if row["name"] not in measured] if earlier.is_file() else []
+        )
+        earlier.write_text(json.dumps(kept + rows))
     parts, lines = {}, []
     for part in PARTS:  # those measured now and those an earlier run left in --out
         if (args.out / f"{part}.json").is_file():
