@@ -248,31 +248,29 @@ def table(title: str, rows: list[dict], columns: list[str]) -> list[str]:
 
 
 def plot(parts: dict[str, list[dict]], path: Path) -> None:
+    """One row of panels per part: seconds per megapixel (codecs: encode) and peak MB per megapixel."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (time_axis, memory_axis) = plt.subplots(1, 2, figsize=(14, 6))
-    for part, rows in parts.items():
+    fig, axes = plt.subplots(len(parts), 2, figsize=(14, 4.5 * len(parts)), squeeze=False)
+    for (part, rows), (time_axis, memory_axis) in zip(parts.items(), axes, strict=True):
         key = {"codecs": "encode_s"}.get(part, "s")
-        for row in rows:
-            got = {m: v for m, v in row.get("sizes", {}).items()}
-            if not got:
-                continue
-            x = [area(m) for m in got]
-            label = f"{part}: {row['name']}"
-            time_axis.plot(x, [v[key] / area(m) for m, v in got.items()], marker="o", label=label)
-            memory_axis.plot(x, [(v["peak_mb"] or 0) / area(m) for m, v in got.items()], marker="o", label=label)
-    for axis, what in ((time_axis, "seconds per megapixel (codecs: encode)"), (memory_axis, "peak MB per megapixel")):
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("megapixels")
-        axis.set_ylabel(what)
-        axis.grid(True, which="both", alpha=0.3)
-    memory_axis.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        for index, row in enumerate(r for r in rows if r.get("sizes")):
+            got = row["sizes"]
+            x, style = [area(m) for m in got], {"marker": "o", "linestyle": ("-", "--", ":")[index // 10 % 3]}
+            time_axis.plot(x, [v[key] / area(m) for m, v in got.items()], label=row["name"], **style)
+            memory_axis.plot(x, [(v["peak_mb"] or 0) / area(m) for m, v in got.items()], label=row["name"], **style)
+        for axis, what in ((time_axis, f"{part}: seconds per megapixel"), (memory_axis, f"{part}: peak MB per MP")):
+            axis.set_xscale("log")
+            axis.set_yscale("log")
+            axis.set_xlabel("megapixels")
+            axis.set_ylabel(what + (" (encode)" if part == "codecs" and axis is time_axis else ""))
+            axis.grid(True, which="both", alpha=0.3)
+        memory_axis.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
 
 
 def main() -> int:
