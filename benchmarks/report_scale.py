@@ -7,7 +7,8 @@ controller, wall time and peak memory.
 Report: a JSON of N rate–distortion items is made from a real one (``--source``) by copying its
 items onto more images (``kodim01-c2``, …: as a larger dataset would have them), then
 ``codecbench report FILE -o DIR`` runs in a child process; its wall time and its own peak
-resident memory (``os.wait4``) are printed, with both per 10,000 items. Collection: ``pytest
+resident memory (its VmHWM, as ``command_line.run`` reads it: ``wait4``'s figure would include this
+process's) are printed, with both per 10,000 items. Collection: ``pytest
 --collect-only`` of N items (``benchmarks/collection.py``'s set-up: tiny images × JPEG qualities).
 """
 
@@ -17,13 +18,15 @@ import argparse
 import gzip
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from collection import tiny_sweep
+
+from pytest_codecbench.kits import command_line
+from pytest_codecbench.measure.memory import Peak
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,14 +52,11 @@ def grown(source: dict, items: int) -> dict:
 
 
 def run(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and the child's own peak resident MB."""
+    """Wall seconds and the child's own peak resident MB (run from the repository's root)."""
     start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    if status:
-        raise SystemExit(f"{' '.join(command)} failed: {child.stderr.read().decode()[-2000:]}")
-    return elapsed, usage.ru_maxrss / 1024
+    with Peak() as peak:
+        command_line.run(command)
+    return time.perf_counter() - start, peak.result()["child_process_mb"]
 
 
 def main() -> None:
@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=REPO / "results" / "kodak-crop512.json.gz")
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
     args = parser.parse_args()
+    os.chdir(REPO)
     lines = []
 
     def say(line: str) -> None:
