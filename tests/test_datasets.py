@@ -1,11 +1,15 @@
-"""Kodak: fetched once from a server and verified, or read from an existing copy."""
+"""Datasets: Kodak and the named archives, fetched once from a server and verified, or read from an existing copy."""
+
+import hashlib
+import io
+import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from conftest import photo_like
-from pytest_codecbench import images
+from pytest_codecbench import cli, datasets, images
 
 
 @pytest.fixture
@@ -107,9 +111,6 @@ def test_kodak_pixels_are_verified(kodak_copy):
 
 def _zip_of_images(path, members):
     """A zip archive at ``path`` holding generated PNGs under the given member names."""
-    import io
-    import zipfile
-
     with zipfile.ZipFile(path, "w") as zf:
         for i, member in enumerate(members):
             buffer = io.BytesIO()
@@ -121,10 +122,6 @@ def _zip_of_images(path, members):
 def published_archive(monkeypatch, server, tmp_path):
     """A named dataset whose archive (three images in valid/, macOS's copies, another folder) is served
     from 127.0.0.1, its SHA-256 and size as the published ones."""
-    import hashlib
-
-    from pytest_codecbench import datasets
-
     root, url = server
     members = ["valid/b.png", "valid/a.png", "__MACOSX/valid/._a.png", "valid/c.png", "other/d.png", "valid/notes.txt"]
     _zip_of_images(root / "set.zip", members)
@@ -155,8 +152,6 @@ def test_a_named_dataset_is_fetched_once_verified_and_its_pixels_recorded(publis
 
 
 def test_an_archive_that_does_not_match_its_checksum_is_not_kept(published_archive, monkeypatch, tmp_path):
-    from pytest_codecbench import datasets
-
     archive, _ = published_archive
     wrong = datasets.Archive(**{**archive.__dict__, "sha256": "0" * 64})
     monkeypatch.setitem(datasets.ARCHIVES, archive.name, wrong)
@@ -166,8 +161,6 @@ def test_an_archive_that_does_not_match_its_checksum_is_not_kept(published_archi
 
 
 def test_an_archive_without_a_published_checksum_records_one_and_says_so(published_archive, monkeypatch, tmp_path):
-    from pytest_codecbench import datasets
-
     archive, _ = published_archive
     unknown = datasets.Archive(**{**archive.__dict__, "sha256": None, "size": None})
     monkeypatch.setitem(datasets.ARCHIVES, archive.name, unknown)
@@ -178,8 +171,6 @@ def test_an_archive_without_a_published_checksum_records_one_and_says_so(publish
 
 
 def test_a_wrong_image_count_names_the_archive(published_archive, monkeypatch):
-    from pytest_codecbench import datasets
-
     archive, _ = published_archive
     monkeypatch.setitem(datasets.ARCHIVES, archive.name, datasets.Archive(**{**archive.__dict__, "images": 4}))
     with pytest.raises(images.DatasetError, match=r"set.zip holds 3 images in valid, not 4"):
@@ -215,8 +206,6 @@ def test_an_existing_copy_is_verified_against_the_recorded_checksums(published_a
 
 
 def test_codecbench_datasets_lists_sources_licences_and_checksums(capsys):
-    from pytest_codecbench import cli, datasets
-
     assert cli.main(["datasets"]) == 0
     out = capsys.readouterr().out
     for archive in datasets.ARCHIVES.values():
