@@ -23,7 +23,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .images import IMAGE_SUFFIXES, Dataset, DatasetError, ImageError, ImageRef, cache_dir, load_rgb, pixels_sha256
+from .images import (
+    IMAGE_SUFFIXES,
+    Dataset,
+    DatasetError,
+    ImageError,
+    cache_dir,
+    checked_copy,
+    folder_dataset,
+    load_rgb,
+    pixels_sha256,
+)
 
 PIXELS = "PIXELS.sha256"  # in a dataset's cache folder: "NAME SHA256" per image, '#' lines say where from
 CLIC = "https://clic.compression.cc/2020/ (images from Unsplash: the Unsplash licence)"
@@ -220,16 +230,8 @@ def resolve(archive: Archive, path: str | None) -> Dataset:
         raise DatasetError(f"{archive.name} folder {folder} does not exist ({archive.option} or ${archive.env})")
     table = pixels_table(archive)
     if table is None:
-        paths = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        refs = tuple(ImageRef(p.stem, p) for p in paths)
-        source = f"{folder} (not verified: no pixel checksums of {archive.name} are known; a download records them)"
-    else:
-        checksums, where = table
-        missing = [name for name in checksums if not (folder / name).is_file()]
-        if missing:
-            raise DatasetError(f"{archive.name} folder {folder} lacks {len(missing)} images, e.g. {missing[0]}")
-        refs = tuple(ImageRef(Path(name).stem, folder / name, digest) for name, digest in checksums.items())
-        source = f"{folder} (verified against {where})"
-    if not refs:
-        raise DatasetError(f"{archive.name} folder {folder} holds no images ({', '.join(IMAGE_SUFFIXES)})")
-    return Dataset(archive.name, source, refs)
+        unverified = folder_dataset(folder).images
+        why = f"not verified: no pixel checksums of {archive.name} are known; a download records them"
+        return Dataset(archive.name, f"{folder} ({why})", unverified)
+    checksums, where = table
+    return Dataset(archive.name, f"{folder} (verified against {where})", checked_copy(archive.name, folder, checksums))

@@ -77,11 +77,7 @@ def kodak(path: str | None, base_url: str | None = None) -> Dataset:
     """Kodak from ``path`` (or $CODECBENCH_KODAK_DIR), else from the cache, downloading what is missing."""
     table = kodak_table()
     folder = Path(path or os.environ.get("CODECBENCH_KODAK_DIR") or cache_dir() / "kodak")
-    if path or os.environ.get("CODECBENCH_KODAK_DIR"):
-        missing = [name for name in table if not (folder / name).is_file()]
-        if missing:
-            raise DatasetError(f"Kodak folder {folder} lacks {len(missing)} images, e.g. {missing[0]}")
-    else:
+    if not (path or os.environ.get("CODECBENCH_KODAK_DIR")):
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as error:
@@ -93,8 +89,16 @@ def kodak(path: str | None, base_url: str | None = None) -> Dataset:
         for name, digest in table.items():
             if not (folder / name).is_file():
                 download_verified(base + name, folder / name, digest)
-    images = tuple(ImageRef(Path(name).stem, folder / name, digest) for name, digest in table.items())
-    return Dataset("kodak", str(folder), images)
+    return Dataset("kodak", str(folder), checked_copy("Kodak", folder, table))
+
+
+def checked_copy(label: str, folder: Path, table: dict[str, str]) -> tuple[ImageRef, ...]:
+    """The images of a dataset's checksum table (file name -> pixels' SHA-256) in ``folder``, each to be verified
+    when decoded; DatasetError naming the folder when any is missing."""
+    missing = [name for name in table if not (folder / name).is_file()]
+    if missing:
+        raise DatasetError(f"{label} folder {folder} lacks {len(missing)} images, e.g. {missing[0]}")
+    return tuple(ImageRef(Path(name).stem, folder / name, digest) for name, digest in table.items())
 
 
 def folder_dataset(folder: Path) -> Dataset:
