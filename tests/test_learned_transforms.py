@@ -1,5 +1,5 @@
 """Learned transforms in the transform × coder matrix: CompressAI's latents under the zoo's own models,
-and MCUCoder with its checkpoint from a stand-in Zenodo.
+MCUCoder with its checkpoint from a stand-in Zenodo, WaLLoC and LiVeAction with theirs in the Hub cache.
 
 Weights are generated as in test_compressai.py (randomly initialised zoo architectures in a
 temporary torch.hub cache), set so that the latents spread over several symbols, as a trained
@@ -8,7 +8,9 @@ near zero, and the hyper-synthesis giving every y symbol a scale of 4 (and a mea
 """
 
 import hashlib
+import io
 import json
+from types import SimpleNamespace
 
 import compressai.zoo
 import numpy as np
@@ -162,3 +164,167 @@ def test_mcucoders_counts_are_fvcores_on_its_encoder_and_decoder():
     assert counted["complexity"]["encoder_macs"] == encoder and counted["complexity"]["decoder_macs"] == decoder
     assert counted["complexity"]["encoder_params"] == 10524
     assert counted["complexity"]["decoder_kmacs_per_pixel"] > 1000 * counted["complexity"]["encoder_kmacs_per_pixel"]
+
+
+def _in_hub_cache(repo: str, files: dict[str, bytes]) -> None:
+    """Files of a Hub repository in the Hugging Face cache as huggingface_hub lays them out: blobs named by
+    their SHA-256, snapshot links, and the main branch's ref naming the commit."""
+    folder = weights.hf_cache() / f"models--{repo.replace('/', '--')}"
+    commit = hashlib.sha1(repo.encode()).hexdigest()
+    (folder / "refs").mkdir(parents=True, exist_ok=True)
+    (folder / "refs" / "main").write_text(commit)
+    for name, data in files.items():
+        blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.parent.mkdir(exist_ok=True)
+        blob.write_bytes(data)
+        (folder / "snapshots" / commit).mkdir(parents=True, exist_ok=True)
+        (folder / "snapshots" / commit / name).symlink_to(blob)
+
+
+def _saved(value) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(value, buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def wavelet_codecs(hf_home):
+    """WaLLoC's and LiVeAction's adapters with seeded random checkpoints of their published configurations
+    in the Hub cache (config and weights, as the Hub serves them); their loaders' caches cleared."""
+    walloc = import_adapter(REPO / "codecs" / "transforms" / "walloc.py")
+    liveaction = import_adapter(REPO / "codecs" / "transforms" / "liveaction.py")
+    torch.manual_seed(3)
+    config = walloc.PUBLISHED["RGB_16x"]
+    state = {"model_state_dict": walloc.architecture(config).state_dict(), "config": SimpleNamespace(**config)}
+    _in_hub_cache("danjacobellis/walloc", {"RGB_16x.json": json.dumps(config).encode(), "RGB_16x.pth": _saved(state)})
+    config = liveaction.PUBLISHED["rgb_f16c12_ft"]
+    state = {"config": config, "state_dict": liveaction.architecture(config).state_dict()}
+    _in_hub_cache("danjacobellis/autocodec", {"rgb_f16c12_ft.pth": _saved(state)})
+    for module in (walloc, liveaction):
+        module.load.cache_clear()
+    yield load_codecs([REPO / "codecs"]), walloc, liveaction
+    for module in (walloc, liveaction):
+        module.load.cache_clear()
+
+
+def test_walloc_and_liveaction_code_their_packages_latents_and_decode_as_their_notebooks_do(wavelet_codecs):
+    codecs, walloc, liveaction = wavelet_codecs
+    image = embedded_photo("chelsea")[:100, :150]  # neither side a multiple of 8 or 16
+    for module, quality, unit in ((walloc, "RGB_16x", 8), (liveaction, "rgb_f16c12_ft", 16)):
+        codec = codecs[f"{module.TRANSFORMS[0].name}+jpegls"]
+        assert codec.baseline == codec.name  # JPEG-LS: their default coder
+        data = codec.encode(image, quality)
+        header, planes = module.analysis(image, quality)
+        assert len(planes) == 12 and planes[0].shape == (-(-100 // unit), -(-150 // unit))
+        assert all(p.dtype == np.int32 and p.min() >= -128 and p.max() <= 127 for p in planes)
+        model = module.load(quality, "cpu")
+        height, width = (-(-side // unit) * unit for side in (100, 150))
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float()
+        x = torch.nn.functional.pad(x, (0, width - 150, 0, height - 100), mode="reflect")
+        with torch.no_grad():  # the README's and the evaluation notebooks' own calls
+            if module is walloc:
+                latent = model.encoder(model.wavelet_analysis(x / 255 - 0.5, J=model.J))
+                out = model.clamp(model.wavelet_synthesis(model.decoder(latent), J=model.J)) + 0.5
+            else:
+                latent = model.quantize.compand(model.encode(x / 127.5 - 1)).round()
+                out = model.decode(latent).clamp(-1, 1) / 2 + 0.5
+        assert np.array_equal(np.stack(planes), latent[0].numpy().astype(np.int32))
+        expected = to_image(out[:, :, :100, :150])
+        np.testing.assert_allclose(codec.decode(data), expected, atol=1)
+        assert codec.estimate(image, quality)["symbols"] == 12 * planes[0].size
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(wavelet_codecs, tmp_path):
+    _, walloc, _ = wavelet_codecs
+    ran = tmp_path / "ran"
+    config = walloc.PUBLISHED["RGB_16x"]
+    evil = {"model_state_dict": {}, "payload": _Runs(str(ran))}
+    weights.hf_cache().joinpath("models--danjacobellis--walloc").rename(tmp_path / "moved")
+    _in_hub_cache("danjacobellis/walloc", {"RGB_16x.json": json.dumps(config).encode(), "RGB_16x.pth": _saved(evil)})
+    with pytest.raises(ValueError, match=r"RGB_16x.pth does not load with torch.load\(weights_only=True\)"):
+        walloc.load("RGB_16x", "cpu")
+    assert not ran.exists()
+
+
+class _Runs:
+    """Unpickling this would create a file: what a checkpoint must not be able to do."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_without_weights_their_rows_are_listed_counted_and_their_items_skip_naming_the_file(project):
+    result = project.runpytest("--codecs=walloc+jpegls,liveaction+jpegls", "-rs")
+    result.assert_outcomes(skipped=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*walloc+jpegls-RGB_16x: weights missing: RGB_16x.json of danjacobellis/walloc at revision main is not "
+            "in the Hugging Face cache *",
+            "*liveaction+jpegls-rgb_f16c12_ft: weights missing: rgb_f16c12_ft.pth of danjacobellis/autocodec at "
+            "revision main is not in the Hugging Face cache *",
+        ]
+    )
+    project.makepyfile(test_complexity=(REPO / "benchmarks" / "test_complexity.py").read_text())
+    result = project.runpytest(
+        "test_complexity.py", "--codecs=walloc+jpegls,liveaction+jpegls", "--benchmark-json=c.json"
+    )
+    result.assert_outcomes(passed=4)
+    counts = {
+        r["params"]["codec"]: r["extra_info"]["complexity"]
+        for r in json.loads((project.path / "c.json").read_text())["benchmarks"]
+    }
+    assert counts["walloc+jpegls"]["encoder_params"] == 2316  # the 1×1 convolution: 192·12 + 12
+    assert (
+        counts["walloc+jpegls"]["decoder_kmacs_per_pixel"]
+        > 1000 * counts["walloc+jpegls"]["encoder_kmacs_per_pixel"] / 10
+    )
+
+
+def test_wavelet_filter_banks_count_as_their_convolutions_and_einsums_as_their_multiply_adds():
+    """pytorch_wavelets' AFB2D and SFB2D (autograd Functions, opaque to fvcore) count, inlined, as the
+    convolutions their forward runs; a two-operand einsum as its multiply-adds."""
+    from pytorch_wavelets import DWTForward, DWTInverse
+    from pytorch_wavelets.dwt import lowlevel
+
+    from pytest_codecbench.kits.complexity import HANDLES, functions_inlined
+
+    forward = DWTForward(J=1, wave="bior4.4", mode="periodization")
+    inverse = DWTInverse(wave="bior4.4", mode="periodization")
+    x = torch.zeros(1, 3, 32, 48)
+    low, high = forward(x)
+
+    def macs(module, *inputs):
+        analysis = FlopCountAnalysis(module, inputs).set_op_handle(**HANDLES)
+        return analysis.unsupported_ops_warnings(False).total(), analysis.unsupported_ops()
+
+    class Plain(torch.nn.Module):  # AFB2D's forward, written out
+        def forward(self, x):
+            lohi = lowlevel.afb1d(x, forward.h0_row, forward.h1_row, mode="periodization", dim=3)
+            return lowlevel.afb1d(lohi, forward.h0_col, forward.h1_col, mode="periodization", dim=2)
+
+    assert macs(forward, x) == (0, {"prim::PythonOp.AFB2D": 1})  # what fvcore sees of the Function
+    with functions_inlined(lowlevel.AFB2D, lowlevel.SFB2D):
+        analysis, _ = macs(forward, x)
+        synthesis, _ = macs(_Inverse(inverse), low, high[0])
+        assert np.array_equal(forward(x)[0], low)  # the same result, inlined
+    plain, _ = macs(Plain(), x)
+    assert analysis == plain > 2 * 3 * 32 * 48 * 10  # bior4.4's 10 taps, plus what periodization pads
+    assert synthesis > 0 and lowlevel.AFB2D.apply.__self__ is lowlevel.AFB2D  # Function.apply is back
+    assert macs(_Einsum(), torch.zeros(2, 50, 8), torch.zeros(2, 8, 9))[0] == 2 * 50 * 8 * 9
+
+
+class _Inverse(torch.nn.Module):
+    def __init__(self, inverse):
+        super().__init__()
+        self.inverse = inverse
+
+    def forward(self, low, high):
+        return self.inverse((low, [high]))
+
+
+class _Einsum(torch.nn.Module):
+    def forward(self, q, kv):
+        return torch.einsum("bnc,bcv->bnv", q, kv)

@@ -2,18 +2,23 @@
 
 fvcore counts one multiply-add as one "flop", so its totals are MACs (multiply-accumulates);
 they are reported as such. Only operators fvcore has a handle for are counted (convolutions,
-matrix products, norms, …) and the two added here, which fvcore skips by default: attention
-(``aten::scaled_dot_product_attention``: Q·Kᵀ and the weights times V) and the distances of a
-VQ quantiser's codebook search (``aten::cdist``). Element-wise operators such as GDN's square,
-square root and product, activations, rounding, softmax and the entropy models' arithmetic are
-not counted; they are listed per part with how often they ran, so nothing is silently left out.
+matrix products, norms, …) and those added here, which fvcore skips or estimates: attention
+(``aten::scaled_dot_product_attention``: Q·Kᵀ and the weights times V), the distances of a VQ
+quantiser's codebook search (``aten::cdist``) and two-operand einsums (``aten::einsum``, exactly);
+autograd Functions are opaque to it, so adapters run theirs inlined while counting (``functions_inlined``).
+Element-wise operators such as GDN's square, square root and product, activations, rounding, softmax
+and the entropy models' arithmetic are not counted; they are listed per part with how often they ran,
+so nothing is silently left out.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from fractions import Fraction
+from functools import partial
 from importlib.metadata import version
 from math import prod
+from types import SimpleNamespace
 
 from .torch_compat import import_quietly
 
@@ -37,7 +42,42 @@ def cdist_macs(inputs, outputs) -> int:
     return prod(x1[:-1]) * x2[-2] * x1[-1]
 
 
-HANDLES = {"aten::scaled_dot_product_attention": attention_macs, "aten::cdist": cdist_macs}
+def einsum_macs(inputs, outputs) -> int:
+    """A two-operand einsum: one multiply-add per combination of all its indices. fvcore counts only two
+    equations exactly and estimates the others from numpy's einsum_path, whose FLOP count it parses from a
+    text with four significant digits (LiVeAction's linear attention, ``bnc,bcv->bnv``)."""
+    from fvcore.nn.jit_handles import einsum_flop_jit, get_shape
+
+    equation = inputs[0].toIValue().replace(" ", "")
+    operands = [get_shape(v) for v in inputs[1].node().inputs()]
+    terms = equation.split("->")[0].split(",")
+    if len(operands) != 2 or "." in equation:
+        return einsum_flop_jit(inputs, outputs)
+    sizes = {}
+    for term, shape in zip(terms, operands, strict=True):
+        sizes.update(zip(term, shape, strict=True))
+    return prod(sizes.values())
+
+
+HANDLES = {
+    "aten::scaled_dot_product_attention": attention_macs,
+    "aten::cdist": cdist_macs,
+    "aten::einsum": einsum_macs,
+}
+
+
+@contextmanager
+def functions_inlined(*functions):
+    """Run these autograd Functions as their forward's plain operators, which fvcore counts: it sees a
+    Function as one opaque ``prim::PythonOp`` (the wavelet filter banks of pytorch_wavelets and tft)."""
+    context = SimpleNamespace(save_for_backward=lambda *tensors: None)  # what their forward writes is not read
+    try:
+        for function in functions:
+            function.apply = partial(function.forward, context)  # shadows the inherited Function.apply
+        yield
+    finally:
+        for function in functions:
+            del function.apply
 
 
 def count(model, inputs: tuple, parts: dict[str, tuple[str, ...]], pixels: int) -> dict:
@@ -68,6 +108,26 @@ def count(model, inputs: tuple, parts: dict[str, tuple[str, ...]], pixels: int) 
     }
 
 
+def _solve(rows: list[list[Fraction]], values: list[Fraction]) -> list[Fraction]:
+    """The exact solution of a square linear system (Gauss–Jordan in fractions)."""
+    matrix = [[*row, value] for row, value in zip(rows, values, strict=True)]
+    size = len(matrix)
+    for column in range(size):
+        pivot = next(r for r in range(column, size) if matrix[r][column] != 0)
+        matrix[column], matrix[pivot] = matrix[pivot], matrix[column]
+        matrix[column] = [v / matrix[column][column] for v in matrix[column]]
+        for r in range(size):
+            if r != column and matrix[r][column] != 0:
+                factor = matrix[r][column]
+                matrix[r] = [v - factor * p for v, p in zip(matrix[r], matrix[column], strict=True)]
+    return [row[-1] for row in matrix]
+
+
+def _terms(height: int, width: int) -> list[Fraction]:
+    pixels = Fraction(height * width)
+    return [pixels, pixels**2, Fraction(1), Fraction(height), Fraction(width)]
+
+
 def count_at_size(
     model, make_input, parts: dict[str, tuple[str, ...]], height: int, width: int, unit: int, pixels: int
 ) -> dict:
@@ -76,30 +136,33 @@ def count_at_size(
     ``height`` and ``width`` are multiples of ``unit``, the model's downsampling factor, so every
     feature map is the input divided by a fixed power of two in each direction and each counted
     operator's MACs are a·P (convolutions, linear layers, norms, the codebook search: per position)
-    plus b·P² (attention: per pair of positions), P the input's pixel count. fvcore's counts at two
-    small sizes give a and b exactly (fractions), hence the count at this one: what fvcore says
-    there, without its minute per 768×512 image (about 1 TMAC for a VQ autoencoder on the CPU).
-    Operators run as often at every size, so the uncounted ones are those of the small runs.
+    plus b·P² (attention: per pair of positions) plus c (layers on pooled vectors, as squeeze-and-
+    excitation: per image) plus d·H + e·W (what padding adds along the borders, as the periodic
+    extension of a wavelet filter bank), P = H·W the input's pixel count. fvcore's counts at five
+    small sizes give a … e exactly (fractions), a sixth checks them, hence the count at this one:
+    what fvcore says there, without its minute per 768×512 image (about 1 TMAC for a VQ autoencoder
+    on the CPU). Operators run as often at every size, so the uncounted ones are those of the small runs.
     """
     if height % unit or width % unit:
         raise ValueError(f"{width}x{height} is not a multiple of the model's unit {unit}")
-    small = [(2 * unit, 2 * unit), (2 * unit, 4 * unit)]
+    small = [(2, 2), (2, 4), (4, 2), (4, 4), (2, 6), (6, 4)]  # in units; the last one checks the fit
+    small = [(unit * h, unit * w) for h, w in small]
     runs = [count(model, make_input(h, w), parts, pixels) for h, w in small]
-    p1, p2 = (Fraction(h * w) for h, w in small)
-    target = Fraction(height * width)
+    rows = [_terms(h, w) for h, w in small]
 
-    def scaled(v1: int, v2: int) -> int:
-        b = (v2 / p2 - v1 / p1) / (p2 - p1)
-        a = v1 / p1 - b * p1
-        value = a * target + b * target**2
-        if value.denominator != 1:
-            raise ValueError(f"MACs {v1}, {v2} at {small} are not a·P + b·P²")
+    def scaled(*values: float) -> int:
+        values = [Fraction(v) for v in values]  # some of fvcore's handles count in floats (whole numbers)
+        coefficients = _solve(rows[:5], values[:5])
+        check = sum(c * t for c, t in zip(coefficients, rows[5], strict=True))
+        value = sum(c * t for c, t in zip(coefficients, _terms(height, width), strict=True))
+        if check != values[5] or value.denominator != 1:
+            raise ValueError(f"MACs {[int(v) for v in values]} at {small} are not a·P + b·P² + c + d·H + e·W")
         return int(value)
 
-    first, second = runs
+    first = runs[0]
     counts = dict(first["complexity"])
     for part in parts:
-        counts[f"{part}_macs"] = scaled(first["complexity"][f"{part}_macs"], second["complexity"][f"{part}_macs"])
+        counts[f"{part}_macs"] = scaled(*(run["complexity"][f"{part}_macs"] for run in runs))
         counts[f"{part}_kmacs_per_pixel"] = counts[f"{part}_macs"] / pixels / 1e3
-    modules = {name: scaled(macs, second["macs_by_module"][name]) for name, macs in first["macs_by_module"].items()}
+    modules = {name: scaled(*(run["macs_by_module"][name] for run in runs)) for name in first["macs_by_module"]}
     return {**first, "complexity": counts, "macs_by_module": modules}

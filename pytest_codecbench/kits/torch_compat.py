@@ -23,9 +23,11 @@ _library = None  # keeps the op declarations alive for the process
 def import_quietly(name: str):
     """Import a module (torchvision as below) without torch's DeprecationWarning for
     ``torch.jit.script``, which fvcore.nn and torch_geometric (imported by compressai) call at
-    import time: it is not the user's business."""
+    import time, nor setuptools' for ``pkg_resources``, which pytorch_wavelets (imported by walloc)
+    imports: they are not the user's business."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
         return import_torchvision() if name == "torchvision" else importlib.import_module(name)
 
 

@@ -177,13 +177,28 @@ def _endpoint() -> str | None:
 @dataclass(frozen=True)
 class HubFile(_Cached):
     repo: str  # "ORG/NAME"
-    revision: str  # a commit hash: the file as the Hub served it at that commit
+    # a commit hash: the file as the Hub served it at that commit; or a branch where no commit is known
+    # (then the commit the cache's ref names, once fetched: the cache's blob SHA-256 still checks the file)
+    revision: str
     filename: str  # its path in the repository, e.g. "vqvae/config.json"
     cache_name = "Hugging Face cache"
 
     @property
+    def commit(self) -> str:
+        """The revision, a branch resolved to the commit the cache's ``refs/BRANCH`` names (as huggingface_hub
+        reads it offline); the branch itself before anything was fetched."""
+        if re.fullmatch(r"[0-9a-f]{40}", self.revision):
+            return self.revision
+        ref = self._folder / "refs" / self.revision
+        return ref.read_text().strip() if ref.is_file() else self.revision
+
+    @property
+    def _folder(self) -> Path:
+        return hf_cache() / f"models--{self.repo.replace('/', '--')}"
+
+    @property
     def url(self) -> str:
-        return f"https://huggingface.co/{self.repo}/resolve/{self.revision}/{self.filename}"
+        return f"https://huggingface.co/{self.repo}/resolve/{self.commit}/{self.filename}"
 
     @property
     def download_url(self) -> str:
@@ -196,7 +211,7 @@ class HubFile(_Cached):
     @property
     def snapshot(self) -> Path:
         """The repository at the pinned commit, as ``from_pretrained`` reads it from the cache."""
-        return hf_cache() / f"models--{self.repo.replace('/', '--')}" / "snapshots" / self.revision
+        return self._folder / "snapshots" / self.commit
 
     @property
     def path(self) -> Path:
