@@ -140,6 +140,16 @@ def test_the_bytes_alone_decode_to_the_models_own_decoding_of_the_indices(tiny, 
         np.testing.assert_array_equal(grid, indices.numpy().ravel())  # the index round trip is exact
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_the_lowest_ratio_reaches_the_lowest_rates(tiny, name):
+    """Ratio 0.01 (the range's end) on a Kodak-sized image: a few hundred tokens, a hundredth of a bit per pixel."""
+    codecs, _ = tiny
+    image = photo_like(768, 512, 4)
+    data = codecs[name].encode(image, 0.01)
+    assert codecs[name].decode(bytes(data)).shape == image.shape
+    assert 8 * len(data) / (768 * 512) < 0.02
+
+
 def test_the_index_coder_round_trips_any_indices_and_never_spends_much_more_than_fixed_length():
     rng = np.random.default_rng(0)
     cases = {

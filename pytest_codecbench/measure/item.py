@@ -39,6 +39,7 @@ class Measurement:
     metrics: dict[str, float | None]
     timings: dict[str, dict[str, float]]
     mismatch: str | None  # why a lossless codec's output differs from its input
+    set_features: dict | None = None  # what the set metrics (FID, KID) aggregate over items
 
 
 def _mismatch(reference: np.ndarray, decoded: np.ndarray) -> str | None:
@@ -97,11 +98,12 @@ def _evaluate(where: str, codec: Codec, data, decoded, reference: np.ndarray, me
     data = bytes(data)
     try:
         values = metric_set.compute(metrics, reference, decoded)
+        stored = metric_set.set_features(metrics, reference, decoded)
     except metric_set.MetricError as error:
         raise CodecFailure(f"{where}: {error}") from error
     height, width = reference.shape[:2]
     mismatch = _mismatch(reference, decoded) if codec.lossless else None
-    return Measurement(data, decoded, 8 * len(data) / (width * height), values, timings, mismatch)
+    return Measurement(data, decoded, 8 * len(data) / (width * height), values, timings, mismatch, stored)
 
 
 def _estimate(where: str, codec: Codec, reference: np.ndarray, quality: Quality) -> dict | None:
@@ -194,6 +196,8 @@ def measure(benchmark, codec: Codec, quality: Quality, image: ImageRef, referenc
     height, width = reference.shape[:2]
     if estimates:
         benchmark.extra_info["estimates"] = estimates
+    if result.set_features:
+        benchmark.extra_info["set_features"] = result.set_features
     spread = outputs.spread(width * height)
     if spread:
         benchmark.extra_info["bpp_spread"] = spread

@@ -26,6 +26,11 @@ class MetricError(Exception):
     """A metric cannot be computed on this pair; the message says why."""
 
 
+class WeightsMissing(MetricError):
+    """A metric's weights are missing from the cache they download into (offline): its columns are left
+    out of the session, with a note naming the file and folder, also when --metrics names it."""
+
+
 @dataclass(frozen=True)
 class Column:
     label: str  # for tables and plot axes, with its unit and convention
@@ -50,6 +55,9 @@ class Metric:
     tiled_bytes_per_pixel: float = 0  # … plus this per pixel, where it keeps something of the whole image
     torch: bool = False  # runs torch models: a process sets torch up (threads, device) only when one is chosen
     versions: Callable[[], dict[str, str]] | None = None  # what computes it (packages, libvmaf), for the JSON
+    # a set metric (FID, KID): no per-item columns; what each item stores so that its value can be computed
+    # over the items of a (codec, quality) (metrics/distribution.py)
+    set_features: Callable[[np.ndarray, np.ndarray], dict] | None = None
 
     def memory_bytes(self, pixels: int) -> float:
         """Its peak memory on an image of ``pixels`` pixels."""
@@ -182,6 +190,17 @@ def check_memory(metrics: list[Metric], reference: np.ndarray) -> None:
             f"the image is {width}×{height} ({height * width / 1e6:.1f} MP): metric {hungriest!r} needs about "
             f"{need / 2**20:,.0f} MiB, more than the {free / 2**20:,.0f} MiB available; use --crop or other --metrics"
         )
+
+
+def set_features(metrics: list[Metric], reference: np.ndarray, decoded: np.ndarray) -> dict | None:
+    """What the item stores for the set metrics among ``metrics`` (computed once for all of them), or None."""
+    functions = {metric.set_features for metric in metrics if metric.set_features}
+    if len(functions) > 1:
+        raise MetricError("set metrics with different features are not supported together")
+    try:
+        return functions.pop()(reference, decoded) if functions else None
+    except Exception as error:
+        raise MetricError(f"features for the set metrics failed: {type(error).__name__}: {error}") from error
 
 
 def compute(metrics: list[Metric], reference: np.ndarray, decoded: np.ndarray) -> dict[str, float | None]:

@@ -14,6 +14,7 @@ from ..images import ImageError
 from ..kits.weights import WeightsUnavailable
 from ..measure import bench, records
 from ..measure.item import Measurement, measure
+from ..metrics import distribution
 from . import options, process
 from .describe import describe, skip_forecast
 from .sweep import Sweep
@@ -363,6 +364,9 @@ class Controller:
         output_json["codecbench"] = {"version": __version__, **describe(config.stash[SWEEP])}
         order = lambda f: (f["test"], f["codec"], str(f["quality"]), f["image"])  # noqa: E731
         output_json["codecbench"]["failed"] = sorted(self.failed, key=order)
+        names = [name for name in ("fid", "kid") if name in config.stash[SWEEP].metric_names]
+        if names:
+            output_json["codecbench"]["sets"] = distribution.section(output_json["benchmarks"], names)
         output_json["codecbench"]["skipped"] = [
             {"test": test, "codec": codec, "items": count, "reason": group}
             for (test, codec, group), count in sorted(self.skips.items(), key=lambda kv: tuple(map(str, kv[0])))

@@ -28,6 +28,7 @@ def describe(sweep: Sweep) -> dict:
             if metric.name in sweep.metric_names
             for key, column in metric.columns.items()
         },
+        "metric_notes": sweep.metric_notes,  # metrics left out, and why
         "metric_versions": {
             metric.name: metric.versions()
             for metric in metrics.available().values()

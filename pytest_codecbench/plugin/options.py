@@ -214,7 +214,7 @@ def select_metrics(spec: str | None) -> tuple[list[str], list[str]]:
                 known[name].check()
             usable.append(name)
         except metrics.MetricError as error:
-            if named:
+            if named and not isinstance(error, metrics.WeightsMissing):
                 raise pytest.UsageError(f"--metrics: {name}: {error}") from error
             notes.append(f"{name} off: {error}")
     return usable, notes

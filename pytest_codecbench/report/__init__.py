@@ -13,7 +13,7 @@ from .files import escape, markdown, readable, write_csv
 from .index import write_index
 from .load import Group, ReportError, borrow, merge
 from .page import FLAG, PLOTLY_FILE, leaderboard
-from .plots import MAX_CURVES, bpp_axis, file_stem, plot_selection, rd_plots
+from .plots import MAX_CURVES, bpp_axis, dp_plots, file_stem, plot_selection, rd_plots
 from .tables import (
     AVERAGING,
     BD_PRESETS,
@@ -146,7 +146,7 @@ def write_group(
     axis = bpp_axis(rd, lossy, axis_choice)
     main, families = plot_selection(sorted({r["codec"] for r in rd} & lossy), bd_by_anchor.get(first, []), first)
     theirs, published_text = _published(group, published, first, rd, method, folder)
-    plots = rd_plots(group, rd, folder, axis, main)
+    plots = rd_plots(group, rd, folder, axis, main) + dp_plots(group, rd, folder, main)
     if theirs:  # a plot of their own: the anchor among them
         plots += rd_plots(group, rd, folder, axis, [first], ["psnr"], "-published", published=theirs)
     headline = next((c for c in ("psnr", *group.metrics) if c in group.metrics), None)

@@ -52,6 +52,7 @@ class Group:
     # codec -> machine: rate–distortion items measured on another machine (``borrow``); their times are not shown
     borrowed: dict[str, str] = field(default_factory=dict)
     python: str = ""
+    set_references: dict[str, str] = field(default_factory=dict)  # originals' features for FID/KID, by digest
 
     def timed(self, codec: str) -> bool:
         """Whether the codec's times were taken on this group's machine (not borrowed)."""
@@ -241,6 +242,7 @@ def merge(paths: list[Path]) -> tuple[list[Group], list[str]]:
                 group.metrics.update(meta["metrics"])
                 group.codecs.update(meta["codecs"])
                 group.failed += meta["failed"]
+                group.set_references.update((meta.get("sets") or {}).get("references") or {})
             item = Item(params["codec"], params["quality"], params["image"], info)
             items = group.items if schema.kind(info) == schema.RD else group.counts
             replaced += (item.codec, str(item.quality), item.image) in items
@@ -274,6 +276,7 @@ def borrow(groups: list[Group], codecs: list[str]) -> None:
                     continue
                 group.items.update(lacking)
                 group.codecs.setdefault(codec, donor.codecs[codec])
+                group.set_references.update(donor.set_references)
                 for column, meta in donor.metrics.items():
                     group.metrics.setdefault(column, meta)
                 group.borrowed[codec] = "; ".join(filter(None, [group.borrowed.get(codec), donor.machine]))

@@ -120,3 +120,43 @@ def rd_plots(
         plt.close(fig)
         written.append((meta["label"], path))
     return written
+
+
+DISTORTIONS = ("psnr", "lpips_alex", "lpips_vgg")  # the distortion axes of the distortion–perception plots
+
+
+@plt.rc_context({"text.parse_math": False})
+def dp_plots(group: Group, rd: list[dict], folder: Path, codecs: list[str]) -> list[tuple[str, Path]]:
+    """The distortion–perception plane: FID (x) against each distortion of DISTORTIONS the group has (y),
+    one curve per codec of ``codecs`` through its qualities, oriented so that the top left is best."""
+    if "fid" not in group.metrics:
+        return []
+    written = []
+    for column in (c for c in DISTORTIONS if c in group.metrics):
+        curves = defaultdict(list)
+        for row in rd:
+            if row["codec"] in codecs and row.get("fid") is not None and row.get(column) is not None:
+                curves[row["codec"]].append(row)
+        if not curves:
+            continue
+        fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+        for index, (codec, points) in enumerate(sorted(curves.items())):
+            points.sort(key=lambda r: r["bpp"])
+            style = ("-o", "--s", ":D")[min(index // 10, 2)]
+            ax.plot([r["fid"] for r in points], [r[column] for r in points], style, markersize=3.5, label=codec)
+        meta = group.metrics[column]
+        if not meta["higher_is_better"]:
+            ax.invert_yaxis()  # better distortion upwards
+        ax.set_xlabel(group.metrics["fid"]["label"])
+        ax.set_ylabel(meta["label"] + (" (axis inverted)" if not meta["higher_is_better"] else ""))
+        ax.set_title(f"{group.dataset} ({group.crop}): distortion–perception, top left is best", fontsize=10)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+        fig.tight_layout()
+        path = folder / f"dp-fid-{file_stem(column)}.png"
+        fig.savefig(path)
+        with plt.rc_context({"svg.hashsalt": "codecbench"}):
+            fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
+        plt.close(fig)
+        written.append((f"FID against {meta['label']}", path))
+    return written

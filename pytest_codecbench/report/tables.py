@@ -10,6 +10,7 @@ from collections import defaultdict
 import bjontegaard
 import numpy as np
 
+from ..metrics import distribution
 from .load import Group, Item
 
 MIN_POINTS = 3  # of each curve inside the interval a BD value covers, or it is flagged
@@ -120,6 +121,7 @@ def rd_rows(group: Group) -> list[dict]:
             row["bpp_likelihood"] = _mean(estimates)  # the entropy model's prediction, next to the real bpp
         for column in group.metrics:
             row[column] = _mean([i.record["metrics"].get(column) for i in items])
+        row.update(set_metrics(group, items))
         timed = group.timed(codec)
         for stage in ("encode", "decode"):
             row[f"{stage}_ms"] = statistics.median(_stage_ms(i, stage) for i in items) if timed else None
@@ -129,13 +131,32 @@ def rd_rows(group: Group) -> list[dict]:
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
 
 
+SET_METRICS = ("fid", "kid")
+
+
+def set_metrics(group: Group, items: list[Item]) -> dict:
+    """FID and KID of the group's metric columns over the items of one (codec, quality) (distribution.py),
+    from the features each item stored; None where an item has none (measured without them)."""
+    names = [name for name in SET_METRICS if name in group.metrics]
+    if not names:
+        return {}
+    empty = {name: None for name in names} | ({"kid_std": None} if "kid" in names else {}) | {"set_patches": None}
+    stored = [item.record.get("set_features") for item in items]
+    if not all(stored):
+        return empty
+    try:
+        return empty | distribution.aggregate(stored, names, group.set_references)
+    except (ValueError, KeyError, TypeError):  # under two patches, an original's features not in the files, …
+        return empty
+
+
 def image_rows(group: Group) -> list[dict]:
     """One row per item, so outliers can be found."""
     rows = []
     for item in group.items.values():
         row = {"codec": item.codec, "quality": str(item.quality), "image": item.image, "bytes": item.record["bytes"]}
         row["bpp"] = item.record["bpp"]
-        row.update({column: item.record["metrics"].get(column) for column in group.metrics})
+        row.update({c: item.record["metrics"].get(c) for c in group.metrics if c not in SET_METRICS})  # no per item
         timed = group.timed(item.codec)
         for stage in ("encode", "decode"):
             row[f"{stage}_ms"] = _stage_ms(item, stage) if timed else None
