@@ -32,7 +32,7 @@ if [ -n "${VTM:-}" ]; then
 fi
 # measured apart (see results/README.md); the sweeps above include them now
 rm -f results/kodak-anchors-update-*.json.gz results/kodak-*-learned-skips.json.gz results/kodak-matrix-*.json.gz \
-    results/kodak-learned-full.json.gz
+    results/kodak-learned-full.json.gz results/kodak-wavelet-*.json.gz
 codecbench report results/kodak-*.json.gz -o results --anchor vtm,jpeg,vvc --published compressai
 # JPEG AI's metric set and BD-rate recipe: the conventional codecs on the full images against VVC
 pytest "${args[@]}" --crop=none --codecs=jpeg,webp,avif,jxl,jpeg2000,hevc,vvc,av1 \
