@@ -2,10 +2,8 @@
 torch-fidelity and textbook formulas, and the same aggregate whichever way a sweep ran."""
 
 import csv
-import hashlib
 import json
 from pathlib import Path
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -15,6 +13,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from conftest import photo_like
+from generated_weights import generated_inception
 from pytest_codecbench.kits import weights
 from pytest_codecbench.kits.torch_compat import import_torchvision
 from pytest_codecbench.metrics import distribution
@@ -83,36 +82,18 @@ def test_kid_is_the_paired_u_statistic_with_torch_fidelitys_kernel():
 
 
 @pytest.fixture(scope="session")
-def generated_inception(tmp_path_factory) -> Path:
-    """torch-fidelity's Inception-v3 with seeded random weights (convolutions scaled so that features do
-    not vanish), saved in a torch.hub cache under a name carrying its own hash, as a download would be."""
-    home = tmp_path_factory.mktemp("torch")
-    with (
-        mock.patch.object(inception, "load_state_dict_from_url", return_value=None),
-        mock.patch.object(inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None),
-    ):
-        torch.manual_seed(0)
-        model = inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, torch.nn.Conv2d):
-                module.weight.mul_(6**0.5)
-    folder = home / "hub" / "checkpoints"
-    folder.mkdir(parents=True)
-    torch.save(model.state_dict(), folder / "scratch")
-    name = f"weights-inception-generated-{hashlib.sha256((folder / 'scratch').read_bytes()).hexdigest()[:8]}.pth"
-    (folder / "scratch").rename(folder / name)
-    return folder / name
+def inception_file(tmp_path_factory) -> Path:
+    return generated_inception(tmp_path_factory.mktemp("torch") / "hub" / "checkpoints")
 
 
 @pytest.fixture
-def inception_weights(generated_inception, monkeypatch):
-    """The generated weights in the cache, and INCEPTION pointed at them."""
-    monkeypatch.setenv("TORCH_HOME", str(generated_inception.parents[2]))
-    monkeypatch.setattr(distribution, "INCEPTION", weights.Checkpoint(UNREACHABLE + generated_inception.name))
+def inception_weights(inception_file, monkeypatch):
+    """Generated weights in the torch.hub cache, and INCEPTION pointed at them."""
+    monkeypatch.setenv("TORCH_HOME", str(inception_file.parents[2]))
+    monkeypatch.setattr(distribution, "INCEPTION", weights.Checkpoint(UNREACHABLE + inception_file.name))
     distribution._extractor.cache_clear()
     monkeypatch.setattr(distribution, "_references", type(distribution._references)(size=256))
-    yield generated_inception
+    yield inception_file
     distribution._extractor.cache_clear()
 
 

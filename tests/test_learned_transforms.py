@@ -8,9 +8,7 @@ near zero, and the hyper-synthesis giving every y symbol a scale of 4 (and a mea
 """
 
 import hashlib
-import io
 import json
-from types import SimpleNamespace
 
 import compressai.zoo
 import numpy as np
@@ -19,6 +17,7 @@ import torch
 from fvcore.nn import FlopCountAnalysis
 
 from conftest import REPO, embedded_photo
+from generated_weights import in_hub_cache, saved, wavelet_checkpoints
 from pytest_codecbench.codec import import_adapter, load_codecs
 from pytest_codecbench.kits import compressai_models, weights
 from pytest_codecbench.kits.torch_models import to_image, to_tensor
@@ -166,40 +165,13 @@ def test_mcucoders_counts_are_fvcores_on_its_encoder_and_decoder():
     assert counted["complexity"]["decoder_kmacs_per_pixel"] > 1000 * counted["complexity"]["encoder_kmacs_per_pixel"]
 
 
-def _in_hub_cache(repo: str, files: dict[str, bytes]) -> None:
-    """Files of a Hub repository in the Hugging Face cache as huggingface_hub lays them out: blobs named by
-    their SHA-256, snapshot links, and the main branch's ref naming the commit."""
-    folder = weights.hf_cache() / f"models--{repo.replace('/', '--')}"
-    commit = hashlib.sha1(repo.encode()).hexdigest()
-    (folder / "refs").mkdir(parents=True, exist_ok=True)
-    (folder / "refs" / "main").write_text(commit)
-    for name, data in files.items():
-        blob = folder / "blobs" / hashlib.sha256(data).hexdigest()
-        blob.parent.mkdir(exist_ok=True)
-        blob.write_bytes(data)
-        (folder / "snapshots" / commit).mkdir(parents=True, exist_ok=True)
-        (folder / "snapshots" / commit / name).symlink_to(blob)
-
-
-def _saved(value) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def wavelet_codecs(hf_home):
     """WaLLoC's and LiVeAction's adapters with seeded random checkpoints of their published configurations
     in the Hub cache (config and weights, as the Hub serves them); their loaders' caches cleared."""
     walloc = import_adapter(REPO / "codecs" / "transforms" / "walloc.py")
     liveaction = import_adapter(REPO / "codecs" / "transforms" / "liveaction.py")
-    torch.manual_seed(3)
-    config = walloc.PUBLISHED["RGB_16x"]
-    state = {"model_state_dict": walloc.architecture(config).state_dict(), "config": SimpleNamespace(**config)}
-    _in_hub_cache("danjacobellis/walloc", {"RGB_16x.json": json.dumps(config).encode(), "RGB_16x.pth": _saved(state)})
-    config = liveaction.PUBLISHED["rgb_f16c12_ft"]
-    state = {"config": config, "state_dict": liveaction.architecture(config).state_dict()}
-    _in_hub_cache("danjacobellis/autocodec", {"rgb_f16c12_ft.pth": _saved(state)})
+    wavelet_checkpoints(walloc, liveaction)
     for module in (walloc, liveaction):
         module.load.cache_clear()
     yield load_codecs([REPO / "codecs"]), walloc, liveaction
@@ -240,7 +212,7 @@ def test_a_checkpoint_that_would_run_code_is_refused(wavelet_codecs, tmp_path):
     config = walloc.PUBLISHED["RGB_16x"]
     evil = {"model_state_dict": {}, "payload": _Runs(str(ran))}
     weights.hf_cache().joinpath("models--danjacobellis--walloc").rename(tmp_path / "moved")
-    _in_hub_cache("danjacobellis/walloc", {"RGB_16x.json": json.dumps(config).encode(), "RGB_16x.pth": _saved(evil)})
+    in_hub_cache("danjacobellis/walloc", {"RGB_16x.json": json.dumps(config).encode(), "RGB_16x.pth": saved(evil)})
     with pytest.raises(ValueError, match=r"RGB_16x.pth does not load with torch.load\(weights_only=True\)"):
         walloc.load("RGB_16x", "cpu")
     assert not ran.exists()
