@@ -45,6 +45,11 @@ def test_patches_follow_hifics_protocol_as_ms_illm_cuts_them():
     assert len(distribution.patches(photo_like(255, 900, 1))) == 0
 
 
+def test_the_weights_are_torch_fidelitys_in_torch_hubs_cache():
+    assert distribution.INCEPTION.url == inception.URL_INCEPTION_V3
+    assert distribution.INCEPTION.path.parent == weights.hub_dir()
+
+
 def test_a_set_against_itself_is_zero():
     real = _features(200, 1)  # fewer patches than features: torch-fidelity's value would be 1e-5 off zero
     assert distribution.fid(real, real) == pytest.approx(0, abs=1e-9)

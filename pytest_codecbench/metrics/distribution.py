@@ -12,14 +12,15 @@ Every item keeps its own patches' features (``item_features``, stored with its r
 controller (``section``) or the report (``aggregate``) computes the set metrics from whatever items
 a run, its xdist workers, its shards or an earlier run (``--resume``) measured.
 
-FID: torch-fidelity's ``fid_features_to_statistics`` and ``fid_statistics_to_metric`` (exact for fewer
-patches than features: see ``fid``). KID: its
-polynomial kernel and ``mmd2`` over 100 subsets of min(1000, patches) pairs (its defaults and seed),
-with one change: a patch and its reconstruction are drawn together and the U-statistic leaves out
-their cross term. torch-fidelity's ``kid_features_to_metric`` draws the two subsets independently
-and keeps k(x_i, y_i), which for reconstructions close to their originals is far larger than between
-different patches: on a few hundred patches that biases KID down by about as much as the codecs
-differ (a lossless codec would score below 0). Paired, a set against itself gives 0 exactly.
+FID: torch-fidelity's ``fid_features_to_statistics`` and ``fid_statistics_to_metric``, or, up to
+GRAM_LIMIT patches, the same quantity computed exactly (see ``fid``). KID: torch-fidelity's
+polynomial kernel and ``mmd2`` over 100 subsets of min(1000, patches) pairs (its defaults and seed;
+with fewer patches every subset is the whole set, so ``kid_std`` is 0), with one change: a patch and
+its reconstruction are drawn together and the U-statistic leaves out their cross term.
+torch-fidelity's ``kid_features_to_metric`` draws the two subsets independently and keeps k(x_i, y_i),
+the kernel of a patch with its own reconstruction, larger than between different patches: that biases
+KID downwards by an amount that falls as 1/n (a lossless codec scores below 0), which matters on the
+few hundred patches of Kodak. Paired, a set against itself gives 0 exactly.
 """
 
 from __future__ import annotations

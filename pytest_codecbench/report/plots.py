@@ -63,6 +63,17 @@ def plot_selection(codecs: list[str], bd: list[dict], anchor: str | None) -> tup
     return main, {name: members for name, members in sorted(families.items()) if len(members) > 1}
 
 
+def _save(fig, path: Path) -> Path:
+    """The figure as PNG and, beside it, SVG; closed."""
+    fig.tight_layout()
+    fig.savefig(path)
+    # no date and fixed element ids: the same data gives the same file, so git diffs stay quiet
+    with plt.rc_context({"svg.hashsalt": "codecbench"}):
+        fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
+    plt.close(fig)
+    return path
+
+
 # Names and labels come from JSON files: plain text, never mathtext ("$…$").
 @plt.rc_context({"text.parse_math": False})
 def rd_plots(
@@ -111,14 +122,7 @@ def rd_plots(
         ax.grid(True, which="both", alpha=0.3)
         # outside the axes: 20 curves would cover the data
         ax.legend(fontsize=7, ncol=1 if len(drawn) <= 16 else 2, loc="upper left", bbox_to_anchor=(1.01, 1))
-        fig.tight_layout()
-        path = folder / f"rd-{file_stem(column)}{stem}.png"
-        fig.savefig(path)
-        # no date and fixed element ids: the same data gives the same file, so git diffs stay quiet
-        with plt.rc_context({"svg.hashsalt": "codecbench"}):
-            fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
-        plt.close(fig)
-        written.append((meta["label"], path))
+        written.append((meta["label"], _save(fig, folder / f"rd-{file_stem(column)}{stem}.png")))
     return written
 
 
@@ -152,11 +156,5 @@ def dp_plots(group: Group, rd: list[dict], folder: Path, codecs: list[str]) -> l
         ax.set_title(f"{group.dataset} ({group.crop}): distortion–perception, top left is best", fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-        fig.tight_layout()
-        path = folder / f"dp-fid-{file_stem(column)}.png"
-        fig.savefig(path)
-        with plt.rc_context({"svg.hashsalt": "codecbench"}):
-            fig.savefig(path.with_suffix(".svg"), metadata={"Date": None})
-        plt.close(fig)
-        written.append((f"FID against {meta['label']}", path))
+        written.append((f"FID against {meta['label']}", _save(fig, folder / f"dp-fid-{file_stem(column)}.png")))
     return written
