@@ -22,6 +22,7 @@ from pytest_codecbench.report import build
 import_torchvision()
 from torch_fidelity import feature_extractor_inceptionv3 as inception  # noqa: E402
 from torch_fidelity.metric_fid import fid_features_to_statistics, fid_statistics_to_metric  # noqa: E402
+from torch_fidelity.metric_kid import kid_features_to_metric  # noqa: E402
 
 UNREACHABLE = "http://127.0.0.1:9/"
 
@@ -84,6 +85,22 @@ def test_kid_is_the_paired_u_statistic_with_torch_fidelitys_kernel():
     expected = (h.sum() - np.trace(h)) / (n * (n - 1))
     mean, spread = distribution.kid(real, fake)
     assert mean == pytest.approx(expected, rel=1e-9) and spread == pytest.approx(0, abs=1e-12)
+
+
+def test_kid_unpaired_is_torch_fidelitys_own_over_the_items_features():
+    """``kid_unpaired`` is torch-fidelity's kid_features_to_metric on the items' features joined, as the
+    field computes KID; unlike the paired ``kid`` it is not 0 for a set against itself (its bias)."""
+    real, fake = _features(300, 5), _features(300, 6)
+    stored = [
+        {"reference": distribution.encode(real[i : i + 100]), "decoded": distribution.encode(fake[i : i + 100])}
+        for i in (0, 100, 200)
+    ]
+    values = distribution.aggregate(stored, ["fid", "kid"])
+    theirs = kid_features_to_metric(torch.from_numpy(real), torch.from_numpy(fake), kid_subset_size=300, verbose=False)
+    assert values["kid_unpaired"] == pytest.approx(theirs["kernel_inception_distance_mean"], abs=1e-12)
+    assert values["set_patches"] == 300 and list(values) == distribution.columns(["fid", "kid"])
+    assert distribution.kid_unpaired(real, real) < -1e-4  # the paired kid of a set against itself: 0
+    assert distribution.kid(real, real)[0] == pytest.approx(0, abs=1e-12)
 
 
 @pytest.fixture(scope="session")
@@ -161,7 +178,7 @@ def test_xdist_shards_and_resume_give_the_single_process_aggregate(set_project, 
     def same(points):
         assert set(points) == set(single)
         for key, point in points.items():
-            for column in ("fid", "kid", "kid_std"):
+            for column in ("fid", "kid", "kid_std", "kid_unpaired"):
                 assert point[column] == pytest.approx(single[key][column], rel=1e-6, abs=1e-12), (key, column)
 
     # in a subprocess: its controller imports nothing of torch but what the set metrics need

@@ -175,6 +175,22 @@ def kid(real: np.ndarray, fake: np.ndarray) -> tuple[float, float]:
     return float(np.mean(values)), float(np.std(values))
 
 
+def kid_unpaired(real: np.ndarray, fake: np.ndarray) -> float:
+    """KID as torch-fidelity computes it (``kid_features_to_metric``: its defaults, subsets of min(1000,
+    patches)), as torchmetrics and clean-fid do too: what published KIDs are, beside the paired ``kid``."""
+    import torch
+
+    size = min(KID_SUBSET_SIZE, len(real))
+    library = _fidelity("metric_kid")
+    tensors = (torch.from_numpy(np.ascontiguousarray(f)) for f in (real, fake))
+    return library.kid_features_to_metric(*tensors, kid_subset_size=size, verbose=False)[library.KEY_METRIC_KID_MEAN]
+
+
+def columns(names) -> list[str]:
+    """The values ``aggregate`` gives for the set metrics ``names``."""
+    return ["set_patches", *(["fid"] if "fid" in names else []), *(KID_COLUMNS if "kid" in names else [])]
+
+
 def aggregate(stored: list[dict], names, references: dict[str, str] | None = None) -> dict[str, float | int]:
     """The set metrics of ``names`` ("fid", "kid"; KID with its spread) over the items' patches, and their
     count. ``stored``: the items' ``set_features``, each with its original's features inline
@@ -194,6 +210,7 @@ def aggregate(stored: list[dict], names, references: dict[str, str] | None = Non
         values["fid"] = fid(real, fake)
     if "kid" in names:
         values["kid"], values["kid_std"] = kid(real, fake)
+        values["kid_unpaired"] = kid_unpaired(real, fake)
     return values
 
 
@@ -225,15 +242,24 @@ def _no_columns(reference: np.ndarray, decoded: np.ndarray) -> dict:
     return {}  # computed over the set of items (aggregate), not per item
 
 
-COLUMNS = {
-    "fid": Column("FID/256 (Inception-v3, 256² patches; lower is better)", higher_is_better=False, bd_rate=False),
-    "kid": Column("KID/256 (paired U-statistic; lower is better)", higher_is_better=False, bd_rate=False),
+KID_COLUMNS = ["kid", "kid_std", "kid_unpaired"]
+COLUMNS = {  # per metric: its columns of the JSON and the report (kid_std and set_patches are only in rd.csv)
+    "fid": {
+        "fid": Column("FID/256 (Inception-v3, 256² patches; lower is better)", higher_is_better=False, bd_rate=False)
+    },
+    "kid": {
+        "kid": Column("KID/256 (paired U-statistic; lower is better)", higher_is_better=False, bd_rate=False),
+        "kid_unpaired": Column(
+            "KID/256 as torch-fidelity computes it (unpaired; lower is better)", higher_is_better=False, bd_rate=False
+        ),
+    },
 }
+SET_COLUMNS = {column for table in COLUMNS.values() for column in table}  # none of them has a value per item
 
 METRICS = [
     Metric(
         name,
-        {name: COLUMNS[name]},
+        COLUMNS[name],
         _no_columns,
         default=False,
         check=_check,

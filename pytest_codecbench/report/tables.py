@@ -131,16 +131,13 @@ def rd_rows(group: Group) -> list[dict]:
     return sorted(rows, key=lambda r: (r["codec"], r["bpp"]))
 
 
-SET_METRICS = ("fid", "kid")
-
-
 def set_metrics(group: Group, items: list[Item]) -> dict:
     """FID and KID of the group's metric columns over the items of one (codec, quality) (distribution.py),
     from the features each item stored; None where an item has none (measured without them)."""
-    names = [name for name in SET_METRICS if name in group.metrics]
+    names = [name for name in distribution.COLUMNS if name in group.metrics]
     if not names:
         return {}
-    empty = {name: None for name in names} | ({"kid_std": None} if "kid" in names else {}) | {"set_patches": None}
+    empty = dict.fromkeys(distribution.columns(names))
     stored = [item.record.get("set_features") for item in items]
     if not all(stored):
         return empty
@@ -156,7 +153,8 @@ def image_rows(group: Group) -> list[dict]:
     for item in group.items.values():
         row = {"codec": item.codec, "quality": str(item.quality), "image": item.image, "bytes": item.record["bytes"]}
         row["bpp"] = item.record["bpp"]
-        row.update({c: item.record["metrics"].get(c) for c in group.metrics if c not in SET_METRICS})  # no per item
+        per_item = [c for c in group.metrics if c not in distribution.SET_COLUMNS]  # set metrics have no value per item
+        row.update({column: item.record["metrics"].get(column) for column in per_item})
         timed = group.timed(item.codec)
         for stage in ("encode", "decode"):
             row[f"{stage}_ms"] = _stage_ms(item, stage) if timed else None
