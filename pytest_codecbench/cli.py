@@ -1,5 +1,5 @@
 """The ``codecbench`` command: ``report`` turns JSON into results; ``codecs`` lists the codecs;
-``weights`` lists (and fetches) the pretrained checkpoints of learned codecs; ``datasets`` lists the
+``weights`` lists (and fetches) the pretrained checkpoints of learned codecs and metrics; ``datasets`` lists the
 datasets ``--dataset`` takes by name."""
 
 from __future__ import annotations
@@ -75,15 +75,34 @@ def list_codecs(args) -> int:
 
 
 def list_weights(args) -> int:
-    """One line per checkpoint (with the first item that needs it): present, missing or corrupt, and where;
-    exit 1 if any is not present."""
+    """One line per checkpoint (with the first item that needs it, or the metric): present, missing or
+    corrupt, and where; exit 1 if any is not present."""
     codecs = _codecs(args)
     if codecs is None:
         return 2
+    from . import metrics
     from .kits.weights import MISSING, PRESENT, hf_cache, hub_dir
 
     print(f"torch.hub cache: {hub_dir()}\nHugging Face cache: {hf_cache()}")
     problems, listed = 0, set()
+
+    def show(label: str, checkpoint) -> int:
+        """Print one checkpoint's line (fetching it with --download); 1 if it is not present."""
+        if checkpoint.url in listed:  # shared by qualities, codecs or metrics: listed (and fetched) once
+            return 0
+        listed.add(checkpoint.url)
+        state, detail = checkpoint.status()
+        where = detail if state != MISSING else checkpoint.download_url
+        if state == MISSING and args.download:
+            try:
+                checkpoint.fetch()
+            except Exception as error:
+                where += f" (download failed: {type(error).__name__}: {error})"
+            else:
+                state, where = checkpoint.status()
+        print(f"{label:28s} {state:8s} {where}")
+        return state != PRESENT
+
     for codec in codecs.values():
         if codec.weights is no_weights:
             continue
@@ -93,21 +112,9 @@ def list_weights(args) -> int:
             problems += 1
             continue
         for quality in codec.qualities:
-            for checkpoint in codec.weights(quality):
-                if checkpoint.url in listed:  # shared by qualities or codecs: listed (and fetched) once
-                    continue
-                listed.add(checkpoint.url)
-                state, detail = checkpoint.status()
-                where = detail if state != MISSING else checkpoint.download_url
-                if state == MISSING and args.download:
-                    try:
-                        checkpoint.fetch()
-                    except Exception as error:
-                        where += f" (download failed: {type(error).__name__}: {error})"
-                    else:
-                        state, where = checkpoint.status()
-                problems += state != PRESENT
-                print(f"{codec.item_id(quality):28s} {state:8s} {where}")
+            problems += sum(show(codec.item_id(quality), checkpoint) for checkpoint in codec.weights(quality))
+    for metric in metrics.available().values():
+        problems += sum(show(f"metric {metric.name}", checkpoint) for checkpoint in metric.weights)
     return 1 if problems else 0
 
 
@@ -226,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     codecs.add_argument("--codec-dir", action="append", default=[], help="another folder of adapter files (repeatable)")
     codecs.set_defaults(run=list_codecs)
     weights = commands.add_parser(
-        "weights", help="list learned codecs' pretrained checkpoints: present, missing or corrupt, and where"
+        "weights", help="list learned codecs' and metrics' checkpoints: present, missing or corrupt, and where"
     )
     weights.add_argument(
         "--codec-dir", action="append", default=[], help="another folder of adapter files (repeatable)"

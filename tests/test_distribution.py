@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from conftest import photo_like
 from generated_weights import generated_inception
+from pytest_codecbench.cli import main
 from pytest_codecbench.kits import weights
 from pytest_codecbench.kits.torch_compat import import_torchvision
 from pytest_codecbench.metrics import distribution
@@ -46,9 +47,15 @@ def test_patches_follow_hifics_protocol_as_ms_illm_cuts_them():
     assert len(distribution.patches(photo_like(255, 900, 1))) == 0
 
 
-def test_the_weights_are_torch_fidelitys_in_torch_hubs_cache():
+def test_the_weights_are_torch_fidelitys_in_torch_hubs_cache_and_codecbench_weights_lists_them(
+    tmp_path, monkeypatch, capsys
+):
     assert distribution.INCEPTION.url == inception.URL_INCEPTION_V3
-    assert distribution.INCEPTION.path.parent == weights.hub_dir()
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    assert distribution.INCEPTION.path.parent == weights.hub_dir() == tmp_path / "torch" / "hub" / "checkpoints"
+    (tmp_path / "none").mkdir()
+    assert main(["weights", "--codec-dir", str(tmp_path / "none")]) == 1
+    assert f"metric fid                   missing  {inception.URL_INCEPTION_V3}" in capsys.readouterr().out
 
 
 def test_a_set_against_itself_is_zero():

@@ -58,6 +58,7 @@ class Metric:
     # a set metric (FID, KID): no per-item columns; what each item stores so that its value can be computed
     # over the items of a (codec, quality) (metrics/distribution.py)
     set_features: Callable[[np.ndarray, np.ndarray], dict] | None = None
+    weights: tuple = ()  # checkpoints it downloads (kits.weights), which `codecbench weights` lists and fetches
 
     def memory_bytes(self, pixels: int) -> float:
         """Its peak memory on an image of ``pixels`` pixels."""

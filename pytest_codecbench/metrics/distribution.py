@@ -269,6 +269,7 @@ METRICS = [
         tiled_bytes_per_pixel=12,  # both images' patches
         torch=True,
         set_features=item_features,
+        weights=(INCEPTION,),
         versions=distributions("torch-fidelity"),
     )
     for name in ("fid", "kid")
