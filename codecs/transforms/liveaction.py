@@ -5,8 +5,11 @@ Laplace companding squashes them into ±127, rounded: 8-bit integer planes at 1/
 which its paper codes losslessly as images (WebP; JPEG-LS here by default). An EfficientViT stage
 (linear attention) decodes.
 
-The package's own module (``live_action.codec.AutoCodecND``, PyPI ``lvac``; the same code is also
-published as ``livecodec``, whose decoder uses GELU's tanh approximation); the checkpoint
+The package's own module (``livecodec.codec.AutoCodecND``, PyPI ``livecodec``, which LiVeAction's README
+names; its three files equal those of github.com/danjacobellis/autocodec, the code that trained and
+evaluated the checkpoints. ``lvac`` 0.0.1 is that code before April 2025: batch norms and the exact GELU in
+the decoder's MBConv blocks where the checkpoints, trained after the switch to group norms, have group
+norms and timm's GELUTanh, so their state dicts do not load into it); the checkpoint
 ``rgb_f16c12_ft.pth`` of the Hugging Face repository danjacobellis/autocodec, the RGB codec its
 evaluation notebooks load (eval/cpu.ipynb, eval/inet_autocodec_f16c12.ipynb of github.com/
 danjacobellis/autocodec): a dict with ``config`` (a plain namespace) and ``state_dict``, read with
@@ -48,8 +51,8 @@ def checkpoint(name: str) -> HubFile:
 
 
 def architecture(config):
-    import_torchvision()  # live_action imports timm and torchvision; see pytest_codecbench.kits.torch_compat
-    from live_action.codec import AutoCodecND
+    import_torchvision()  # livecodec imports timm and torchvision; see pytest_codecbench.kits.torch_compat
+    from livecodec.codec import AutoCodecND
 
     return AutoCodecND(
         dim=2,
@@ -175,7 +178,7 @@ TRANSFORMS = [
         quality_label="",
         description="LiVeAction (Jacobellis and Yadwadkar 2026), checkpoint rgb_f16c12_ft: wavelet packet (F = 16), "
         "factorised encoder blocks to 12 channels of 8-bit integers, an EfficientViT decoder",
-        requires=("torchvision", "live_action", "tft", "timm"),
+        requires=("torchvision", "livecodec", "tft", "timm"),
         weights=lambda quality: (checkpoint(quality),),
         versions=versions,
         complexity=count,
