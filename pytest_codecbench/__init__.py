@@ -11,6 +11,7 @@ __version__ = "0.1.0"
 from .codec import Codec, Quality, import_adapter, module_versions
 from .images import embedded, load_rgb
 from .kits import adaptive, command_line, complexity, compressai_models, ffmpeg, ycbcr
+from .kits.latent_planes import LatentPlanes, load_plain
 from .kits.pillow import pillow_codec
 from .kits.torch_compat import import_quietly, import_torchvision
 from .kits.torch_models import device, split_stage, synchronizer, to_image, to_tensor
@@ -40,6 +41,7 @@ __all__ = [
     "EntropyCoder",
     "Gaussian",
     "HubFile",
+    "LatentPlanes",
     "Metric",
     "Quality",
     "Transform",
@@ -57,6 +59,7 @@ __all__ = [
     "import_adapter",
     "import_quietly",
     "import_torchvision",
+    "load_plain",
     "load_rgb",
     "model_groups",
     "module_versions",

@@ -186,7 +186,7 @@ def test_walloc_and_liveaction_code_their_packages_latents_and_decode_as_their_n
         codec = codecs[f"{module.TRANSFORMS[0].name}+jpegls"]
         assert codec.baseline == codec.name  # JPEG-LS: their default coder
         data = codec.encode(image, quality)
-        header, planes = module.analysis(image, quality)
+        header, planes = module.PLANES.analysis(image, quality)
         assert len(planes) == 12 and planes[0].shape == (-(-100 // unit), -(-150 // unit))
         assert all(p.dtype == np.int32 and p.min() >= -128 and p.max() <= 127 for p in planes)
         model = module.load(quality, "cpu")

@@ -17,19 +17,16 @@ torch.load(weights_only=True) allowing plain namespaces (no code run). As those 
 in [-1, 1], the latents are ``quantize.compand(encode(x)).round()`` and the image ``decode(latents)``
 clamped. Without weights, MACs are counted on the published configuration of its training notebook
 (train/lsdir_f16c12.ipynb): F = 16, 12 latent channels, 4 encoder blocks of kernel 1, 8 decoder
-blocks, lightweight encoder, full decoder. Images are padded by reflection to a multiple of F and
-cropped after decoding. Header: height, width (uint16 each), the checkpoint (uint8).
+blocks, lightweight encoder, full decoder. Padding, header and planes: the ``latent_planes`` kit's.
 """
 
-import struct
 import types
 from functools import lru_cache
 
 import numpy as np
 
-from pytest_codecbench import HubFile, Transform, complexity, device, import_torchvision
+from pytest_codecbench import HubFile, LatentPlanes, Transform, import_torchvision, load_plain
 
-HEADER = struct.Struct(">HHB")  # height, width, the checkpoint (its index in CHECKPOINTS)
 CHECKPOINTS = ("rgb_f16c12_ft",)
 PUBLISHED = {  # train/lsdir_f16c12.ipynb (see above)
     "rgb_f16c12_ft": types.SimpleNamespace(
@@ -69,96 +66,32 @@ def architecture(config):
 
 @lru_cache(maxsize=2)
 def load(name: str, on: str):
-    import torch
-
-    path = checkpoint(name).ensure()
-    try:
-        with torch.serialization.safe_globals([types.SimpleNamespace]):
-            stored = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a pickle holding more than tensors, plain types and namespaces: not unpickled
-        raise ValueError(f"{path} does not load with torch.load(weights_only=True): {error}") from error
+    stored = load_plain(checkpoint(name).ensure())
     model = architecture(stored["config"])
     model.load_state_dict(stored["state_dict"])
     return model.eval().to(on)
 
 
-def _unit(model) -> int:
-    return 2**model.J
-
-
-def analysis(image: np.ndarray, name: str):
-    import torch
-    import torch.nn.functional as F
-
-    height, width = image.shape[:2]
-    on = device()
-    model = load(name, on)
-    unit = _unit(model)
-    x = torch.from_numpy(np.array(image)).permute(2, 0, 1)[None].float().div(127.5).sub(1).to(on)
-    x = F.pad(x, (0, -width % unit, 0, -height % unit), mode="reflect")
-    with torch.no_grad():
-        latent = model.quantize.compand(model.encode(x))[0]
-    return HEADER.pack(height, width, CHECKPOINTS.index(name)), list(latent.round().to(torch.int32).cpu().numpy())
-
-
-def _header(header: bytes) -> tuple[str, int, int]:
-    height, width, index = HEADER.unpack(header)
-    return CHECKPOINTS[index], height, width
-
-
-def shapes(header: bytes) -> list[tuple[int, int]]:
-    name, height, width = _header(header)
-    model = load(name, device())
-    unit = _unit(model)
-    return [(-(-height // unit), -(-width // unit))] * model.latent_dim
-
-
-def synthesis(header: bytes, planes: list[np.ndarray]) -> np.ndarray:
-    import torch
-
-    name, height, width = _header(header)
-    on = device()
-    model = load(name, on)
-    latent = torch.from_numpy(np.stack(planes).astype(np.float32))[None].to(on)
-    with torch.no_grad():
-        x = model.decode(latent)[:, :, :height, :width].clamp(-1, 1)
-    return x[0].add(1).mul(127.5).round().byte().permute(1, 2, 0).cpu().numpy()
-
-
-def _round_trip(model):
-    """What the codec runs, as one module for fvcore: encoder, companding, decoder."""
-    from torch import nn
-
-    class RoundTrip(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.codec = model
-
-        def forward(self, x):
-            return model.decode(model.quantize.compand(model.encode(x)))
-
-    return RoundTrip()
+PLANES = LatentPlanes(
+    CHECKPOINTS,
+    load,
+    encode=lambda model, x: model.quantize.compand(model.encode(x)),
+    decode=lambda model, latent: model.decode(latent),
+    model_range=(-1, 1),
+)
 
 
 @lru_cache(maxsize=16)
 def count(name: str, height: int, width: int) -> dict:
     """fvcore's MACs of the published configuration at the image's padded size (no weights needed). The
     wavelet packet transforms share one filter bank module each way (``wt``, ``iwt``)."""
-    import torch
+    from tft.wavelet import AFB2D, SFB2D  # the wavelet filter banks
 
-    model = architecture(PUBLISHED[name]).eval()
-    unit = _unit(model)
-    padded = [-(-side // unit) * unit for side in (height, width)]
     parts = {
         "encoder": ("codec.wt", "codec.encoder_blocks", "codec.conv_down"),
         "decoder": ("codec.conv_up", "codec.decoder_blocks", "codec.iwt"),
     }
-    from tft.wavelet import AFB2D, SFB2D
-
-    with torch.no_grad(), complexity.functions_inlined(AFB2D, SFB2D):  # the wavelet filter banks
-        return complexity.count_at_size(
-            _round_trip(model), lambda h, w: (torch.zeros(1, 3, h, w),), parts, *padded, unit, height * width
-        )
+    return PLANES.count(architecture(PUBLISHED[name]).eval(), height, width, parts, (AFB2D, SFB2D))
 
 
 def versions() -> dict[str, str]:
@@ -170,9 +103,9 @@ def versions() -> dict[str, str]:
 TRANSFORMS = [
     Transform(
         name="liveaction",
-        analysis=analysis,
-        synthesis=synthesis,
-        shapes=shapes,
+        analysis=PLANES.analysis,
+        synthesis=PLANES.synthesis,
+        shapes=PLANES.shapes,
         qualities=CHECKPOINTS,
         default_coder="jpegls",
         quality_label="",
