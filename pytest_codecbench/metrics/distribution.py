@@ -127,10 +127,11 @@ _references = ReferenceCache(size=256)  # features are small (8 kB a patch): eve
 
 def item_features(reference: np.ndarray, decoded: np.ndarray) -> dict:
     """What an item stores for the set metrics: its patches' features, original and decoded."""
+    ours = features(decoded)  # as many patches as the original's: the same shape
     return {
-        "patches": len(patches(reference)),
+        "patches": len(ours),
         "reference": _references.get(reference, lambda image: encode(features(image))),
-        "decoded": encode(features(decoded)),
+        "decoded": encode(ours),
     }
 
 
